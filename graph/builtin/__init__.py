@@ -1,0 +1,1 @@
+"""Built-in nodes that make the framework testable on its own."""

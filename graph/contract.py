@@ -1,0 +1,154 @@
+"""A node's contract: its inputs, outputs and parameters, declared once on the class.
+
+The same declarations drive the node at run time, validate launch files, and generate the README's node
+reference, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from graph.message import Message
+from graph.transport import Delivery
+
+_MISSING = object()
+
+
+class Param:
+    """A typed node parameter with a default, an optional unit, range and choices."""
+
+    def __init__(self, type_: type, default: Any, doc: str = "", unit: str = "", min: float | None = None,
+                 max: float | None = None, choices: list | None = None, secret: bool = False):
+        if type_ not in (int, float, str, bool, list, dict):
+            raise TypeError(f"unsupported parameter type {type_!r}")
+        self.type, self.default, self.doc, self.unit = type_, default, doc, unit
+        self.min, self.max, self.choices, self.secret = min, max, choices, secret
+        self.name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return instance._param_values[self.name]
+
+    def convert(self, value: Any) -> Any:
+        """The value as this parameter's type, or ValueError saying why not."""
+        t = self.type
+        if t is bool:
+            if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+                value = value.lower() in ("true", "1", "yes", "on")
+            elif not isinstance(value, bool):
+                raise ValueError(f"{self.name} must be true or false, not {value!r}")
+        elif t in (int, float):
+            if isinstance(value, bool):
+                raise ValueError(f"{self.name} must be a number, not {value!r}")
+            try:
+                converted = t(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{self.name} must be {'an integer' if t is int else 'a number'}, not {value!r}") from None
+            if t is int and isinstance(value, float) and converted != value:
+                raise ValueError(f"{self.name} must be an integer, not {value!r}")
+            if converted != converted:
+                raise ValueError(f"{self.name} must be a number, not NaN")
+            value = converted
+            if self.min is not None and value < self.min:
+                raise ValueError(f"{self.name} must be >= {self.min}, not {value}")
+            if self.max is not None and value > self.max:
+                raise ValueError(f"{self.name} must be <= {self.max}, not {value}")
+        elif t is str:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError(f"{self.name} must be text, not {value!r}")
+            value = str(value)
+        elif not isinstance(value, t):
+            raise ValueError(f"{self.name} must be a {t.__name__}, not {type(value).__name__}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{self.name} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
+        return value
+
+
+class Input:
+    """A subscription: messages of ``type`` on ``topic`` go to the node's ``on_<name>`` method."""
+
+    def __init__(self, type_: type[Message], topic: str, delivery: str = "queue:16", doc: str = ""):
+        self.type, self.topic, self.doc = type_, topic, doc
+        self.delivery = Delivery.parse(delivery)
+        self.name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+
+class Output:
+    """A publication of ``type`` on ``topic``. ``latched`` topics are state: late joiners get the last value."""
+
+    def __init__(self, type_: type[Message], topic: str, latched: bool = False, doc: str = ""):
+        self.type, self.topic, self.latched, self.doc = type_, topic, latched, doc
+        self.name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return instance._bound_outputs[self.name]
+
+
+def declared(cls, kind) -> dict[str, Any]:
+    """Declarations of one kind on a node class, base classes first, in declaration order."""
+    found = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, kind):
+                found[name] = value
+    return found
+
+
+def load_node_class(ref: str):
+    """``package.module`` (its one Node subclass) or ``package.module:Class``."""
+    from graph.node import Node
+
+    module_name, _, class_name = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(f"cannot import node module {module_name!r}: {err}") from None
+    if class_name:
+        cls = getattr(module, class_name, None)
+        if not (inspect.isclass(cls) and issubclass(cls, Node)):
+            raise ValueError(f"{module_name} has no node class {class_name!r}")
+        return cls
+    classes = [c for c in vars(module).values()
+               if inspect.isclass(c) and issubclass(c, Node) and c is not Node and c.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise ValueError(f"{module_name} defines {len(classes)} node classes; name one as {module_name}:CLASS")
+    return classes[0]
+
+
+def resolve_topic(name: str, namespace: str = "", remap: dict[str, str] | None = None) -> str:
+    """A declared topic name after remapping and namespacing. Names starting with '/' ignore the namespace."""
+    remap = remap or {}
+    name = remap.get(name, name)
+    if name.startswith("/"):
+        return name.lstrip("/")
+    return f"{namespace.strip('/')}/{name}" if namespace.strip("/") else name
+
+
+def describe(cls) -> dict:
+    """The contract as plain data (for documentation and `graph` output)."""
+    doc = inspect.getdoc(cls) or ""
+    return {
+        "class": f"{cls.__module__}:{cls.__name__}",
+        "summary": doc.split("\n\n")[0].replace("\n", " "),
+        "inputs": [{"name": n, "topic": i.topic, "type": i.type.__name__, "delivery": str(i.delivery), "doc": i.doc}
+                   for n, i in declared(cls, Input).items()],
+        "outputs": [{"name": n, "topic": o.topic, "type": o.type.__name__, "latched": o.latched, "doc": o.doc}
+                    for n, o in declared(cls, Output).items()],
+        "params": [{"name": n, "type": p.type.__name__, "default": p.default, "unit": p.unit, "doc": p.doc,
+                    "min": p.min, "max": p.max, "choices": p.choices}
+                   for n, p in declared(cls, Param).items()],
+    }

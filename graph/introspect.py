@@ -1,0 +1,122 @@
+"""Looking into a running graph from outside: the CLI's topic and node verbs.
+
+A client finds the graph through its runtime directory, connects to every participant's endpoint (ipc on this
+machine, plus the tcp endpoints the launcher recorded for other machines) and listens like any node would.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Iterator
+
+import zmq
+
+from graph import message as wire
+from graph.runtime import GraphDir
+from graph.security import Security
+from graph.transport import Delivery, Publisher, Subscription
+
+STATUS_TOPIC = "_status"
+LAUNCH_TOPIC = "_launch"
+
+
+class GraphClient:
+    def __init__(self, graph: GraphDir):
+        self.graph = graph
+        info = graph.read_info()
+        self.ctx = zmq.Context.instance()
+        self.security = Security(info["keys_dir"]) if info.get("keys_dir") else None
+        self.static_endpoints = list(info.get("connect", []))
+        self._publisher: Publisher | None = None
+
+    def endpoints(self) -> list[str]:
+        return self.static_endpoints + self.graph.ipc_endpoints()
+
+    def subscribe(self, topic: str, delivery: str = "queue:10000") -> Subscription:
+        sub = Subscription(self.ctx, topic, Delivery.parse(delivery), self.security)
+        for endpoint in self.endpoints():
+            sub.connect(endpoint)
+        return sub
+
+    def listen(self, topic: str, seconds: float, count: int | None = None) -> Iterator[wire.Envelope]:
+        """Messages on ``topic`` until ``seconds`` pass or ``count`` arrived."""
+        sub = self.subscribe(topic)
+        end = time.monotonic() + seconds
+        got = 0
+        try:
+            while time.monotonic() < end and (count is None or got < count):
+                for endpoint in self.endpoints():
+                    sub.connect(endpoint)
+                if sub.socket.poll(min(100, max(1, int((end - time.monotonic()) * 1000)))):
+                    sub.drain(lambda reason: None)
+                    while sub.buffer and (count is None or got < count):
+                        got += 1
+                        yield sub.buffer.popleft()
+        finally:
+            sub.close()
+
+    def statuses(self, seconds: float = 1.5) -> dict[str, wire.Status]:
+        """The latest Status of every node heard within ``seconds`` (nodes report once a second)."""
+        found = {}
+        for env in self.listen(STATUS_TOPIC, seconds):
+            found[env.msg.node] = env.msg
+        return found
+
+    def launch_states(self, seconds: float = 0.5) -> dict[str, wire.LaunchState]:
+        found = {}
+        for env in self.listen(LAUNCH_TOPIC, seconds):
+            found[env.msg.machine] = env.msg
+        return found
+
+    def count(self, topic: str, seconds: float) -> tuple[list[float], int]:
+        """Arrival times of messages on ``topic`` without decoding payloads (cheap on image topics)."""
+        sock = self.ctx.socket(zmq.SUB)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVHWM, 100000)
+        if self.security:
+            self.security.make_client(sock)
+        sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
+        connected = set()
+        arrivals, total_bytes = [], 0
+        end = time.monotonic() + seconds
+        try:
+            while time.monotonic() < end:
+                for endpoint in set(self.endpoints()) - connected:
+                    sock.connect(endpoint)
+                    connected.add(endpoint)
+                if not sock.poll(100):
+                    continue
+                while True:
+                    try:
+                        frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    arrivals.append(time.monotonic())
+                    total_bytes += sum(len(f) for f in frames)
+        finally:
+            sock.close(0)
+        return arrivals, total_bytes
+
+    def publish(self, topic: str, msg: wire.Message, wait_s: float = 3.0) -> int:
+        """Publish once a subscriber of ``topic`` is connected; returns how many subscriptions were seen."""
+        if self._publisher is None:
+            self._publisher = Publisher(self.ctx, [self.graph.ipc_endpoint(f"_cli-{os.getpid()}")],
+                                        f"_cli#{os.getpid()}.{time.monotonic_ns()}", self.security)
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end and self._publisher.subscribers.get(topic, 0) <= 0:
+            self._publisher.socket.poll(50)
+            self._publisher.handle_subscriptions()
+        time.sleep(0.05)  # let the subscription settle on every connection, not only the first
+        self._publisher.handle_subscriptions()
+        self._publisher.publish(topic, msg)
+        return self._publisher.subscribers.get(topic, 0)
+
+    def close(self):
+        if self._publisher:
+            time.sleep(0.2)  # give the last message time to leave before the endpoint goes away
+            self._publisher.close()
+            try:
+                os.unlink(self.graph.ipc_endpoint(f"_cli-{os.getpid()}")[len("ipc://"):])
+            except OSError:
+                pass

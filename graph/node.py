@@ -1,0 +1,351 @@
+"""The node API: a class with declared inputs, outputs and parameters that runs as its own process.
+
+    class Counter(Node):
+        '''Counts ticks.'''
+        ticks = Input(Counter, "ticks", delivery="queue:100", doc="ticks to count")
+        report = Output(Text, "report", doc="a line per second")
+        every_s = Param(float, 1.0, unit="s", doc="report period", min=0.01)
+
+        def setup(self):
+            self.every(self.every_s, self.tick)
+        def on_ticks(self, msg): ...
+
+Handlers (``on_<input>``), timers and ``loop`` run on the node's one thread. Outputs may be published from any
+thread; publishes from other threads are handed over to the node thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import zmq
+
+from graph import message as wire
+from graph.contract import Input, Output, Param, declared, resolve_topic
+from graph.message import ParamSet, Status
+from graph.runtime import GraphDir
+from graph.security import Security
+from graph.transport import Delivery, Publisher, RateMeter, Subscription
+
+__all__ = ["Node", "Input", "Output", "Param", "FramePool", "NodeConfig"]
+
+STATUS_TOPIC = "/_status"
+PARAM_TOPIC = "/_param"
+DISCOVERY_PERIOD_S = 0.5
+STATUS_PERIOD_S = 1.0
+
+
+@dataclass
+class NodeConfig:
+    """Everything a node process needs to join its graph; written by the launcher, never on a command line."""
+
+    name: str
+    node: str
+    params: dict = field(default_factory=dict)
+    remap: dict = field(default_factory=dict)
+    namespace: str = ""
+    graph_dir: str = ""
+    bind: list = field(default_factory=list)       # extra endpoints (tcp://) to bind besides the ipc one
+    connect: list = field(default_factory=list)    # static endpoints of participants on other machines
+    keys_dir: str = ""
+    log_level: str = "INFO"
+
+
+class FramePool:
+    """A ring of preallocated arrays; ``acquire`` returns one whose last zero-copy send has completed."""
+
+    def __init__(self, shape, dtype=np.uint8, count: int = 4):
+        self._arrays = [np.zeros(shape, dtype) for _ in range(count)]
+        self._trackers: list[zmq.MessageTracker | None] = [None] * count
+        self._index = 0
+
+    def acquire(self) -> np.ndarray:
+        self._index = (self._index + 1) % len(self._arrays)
+        tracker = self._trackers[self._index]
+        if tracker is not None and not tracker.done:
+            tracker.wait(1.0)
+        return self._arrays[self._index]
+
+    def track(self, array: np.ndarray, tracker):
+        for i, candidate in enumerate(self._arrays):
+            if candidate is array:
+                self._trackers[i] = tracker
+
+
+class BoundOutput:
+    """An output of a running node: ``publish`` from any thread."""
+
+    def __init__(self, node: "Node", decl: Output, topic: str):
+        self.node, self.decl, self.topic = node, decl, topic
+
+    def publish(self, msg: wire.Message, pool: FramePool | None = None):
+        if not isinstance(msg, self.decl.type):
+            raise TypeError(f"{self.decl.name} publishes {self.decl.type.__name__}, not {type(msg).__name__}")
+        if threading.get_ident() != self.node._thread_id:
+            self.node._handoff(lambda: self.publish(msg, pool))
+            return
+        tracker = self.node._publisher.publish(self.topic, msg, track=pool is not None)
+        if pool is not None:
+            for name in msg._array_fields:
+                pool.track(getattr(msg, name), tracker)
+
+
+class _BurstLogger:
+    """Logs the first of a burst of similar problems, then a count, so a flood cannot flood the log."""
+
+    def __init__(self, log: logging.Logger, window_s: float = 5.0):
+        self.log, self.window_s = log, window_s
+        self._last: dict[str, float] = {}
+        self._suppressed: collections.Counter = collections.Counter()
+
+    def warn(self, kind: str, text: str):
+        now = time.monotonic()
+        if now - self._last.get(kind, -1e9) >= self.window_s:
+            extra = f" ({self._suppressed[kind]} more since the last report)" if self._suppressed[kind] else ""
+            self.log.warning("%s: %s%s", kind, text, extra)
+            self._last[kind] = now
+            self._suppressed[kind] = 0
+        else:
+            self._suppressed[kind] += 1
+
+
+class Node:
+    """Base class of every node. Subclasses declare Input, Output and Param attributes."""
+
+    def __init__(self, config: NodeConfig, context: zmq.Context | None = None):
+        self.config = config
+        self.name = config.name
+        self.log = logging.getLogger(config.name)
+        self._burst = _BurstLogger(self.log)
+        self.errors: collections.Counter = collections.Counter()
+        self.stopping = False
+        self._thread_id = threading.get_ident()
+        self._timers: list = []
+        self._timer_ids = itertools.count()
+        self._handoffs: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._started = time.monotonic()
+
+        self._param_decls = declared(type(self), Param)
+        self._param_values = {name: p.default for name, p in self._param_decls.items()}
+        unknown = set(config.params) - set(self._param_decls)
+        if unknown:
+            raise ValueError(f"{config.name}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                             f"{type(self).__name__} has {', '.join(self._param_decls) or 'none'}")
+        for name, value in config.params.items():
+            self._param_values[name] = self._param_decls[name].convert(value)
+
+        self._ctx = context or zmq.Context.instance()
+        self._graph = GraphDir(config.graph_dir) if config.graph_dir else None
+        self._security = Security(config.keys_dir) if config.keys_dir else None
+        bind = list(config.bind)
+        if self._graph:
+            bind.insert(0, self._graph.ipc_endpoint(config.name))
+        incarnation = f"{os.getpid()}.{time.monotonic_ns() % 10**9}"
+        self._publisher = Publisher(self._ctx, bind, f"{config.name}#{incarnation}", self._security)
+        self._bound_outputs = {}
+        self._out_rates: dict[str, RateMeter] = {}
+        for name, decl in declared(type(self), Output).items():
+            topic = self.resolve(decl.topic)
+            self._bound_outputs[name] = BoundOutput(self, decl, topic)
+            self._out_rates[topic] = RateMeter()
+            if decl.latched:
+                self._publisher.latched_topics.add(topic)
+        self._status_out = BoundOutput(self, Output(Status, STATUS_TOPIC), resolve_topic(STATUS_TOPIC))
+
+        self._inputs: list[tuple[Input, Subscription, Callable, RateMeter]] = []
+        for name, decl in declared(type(self), Input).items():
+            handler = getattr(self, f"on_{name}", None)
+            if handler is None:
+                raise TypeError(f"{type(self).__name__} declares input {name!r} but no on_{name} method")
+            sub = Subscription(self._ctx, self.resolve(decl.topic), decl.delivery, self._security)
+            self._inputs.append((decl, sub, handler, RateMeter()))
+        param_sub = Subscription(self._ctx, resolve_topic(PARAM_TOPIC), Delivery(False, 64), self._security)
+        self._inputs.append((Input(ParamSet, PARAM_TOPIC, "queue:64"), param_sub, self._on_param_set, RateMeter()))
+        self._static_endpoints = list(config.connect)
+        self._discover()
+
+    # -- helpers for subclasses ------------------------------------------------------------------------------
+
+    def resolve(self, topic: str) -> str:
+        return resolve_topic(topic, self.config.namespace, self.config.remap)
+
+    def every(self, seconds: float, fn: Callable[[], Any]) -> int:
+        """Call ``fn`` every ``seconds`` on the node thread, on a drift-free schedule. Returns a timer id."""
+        timer_id = next(self._timer_ids)
+        heapq.heappush(self._timers, (time.monotonic() + seconds, timer_id, seconds, fn))
+        return timer_id
+
+    def after(self, seconds: float, fn: Callable[[], Any]) -> int:
+        timer_id = next(self._timer_ids)
+        heapq.heappush(self._timers, (time.monotonic() + seconds, timer_id, None, fn))
+        return timer_id
+
+    def cancel(self, timer_id: int):
+        self._timers = [t for t in self._timers if t[1] != timer_id]
+        heapq.heapify(self._timers)
+
+    def count_error(self, kind: str, detail: str = ""):
+        """Count a problem in the node's status; log it at most once per burst."""
+        self.errors[kind] += 1
+        self._burst.warn(kind, detail or kind)
+
+    def set_param(self, name: str, value: Any):
+        """Validate and apply a parameter; raises ValueError for an unknown name or a bad value."""
+        decl = self._param_decls.get(name)
+        if decl is None:
+            raise ValueError(f"unknown parameter {name!r}")
+        self._param_values[name] = decl.convert(value)
+        self.on_param(name, self._param_values[name])
+
+    # -- hooks -----------------------------------------------------------------------------------------------
+
+    def setup(self):
+        """Called once in the node process, after the sockets are up."""
+
+    def teardown(self):
+        """Called once on shutdown."""
+
+    def on_param(self, name: str, value: Any):
+        """Called after a live parameter change has been applied."""
+
+    loop: Callable[[], None] | None = None  # defined by nodes that compute continuously
+
+    # -- machinery ---------------------------------------------------------------------------------------------
+
+    def _handoff(self, fn: Callable[[], None]):
+        self._handoffs.put(fn)
+        try:
+            self._wake_w.send(b"\0")
+        except BlockingIOError:
+            pass  # the node thread has wake-ups pending already
+
+    def _discover(self):
+        endpoints = self._static_endpoints + (self._graph.ipc_endpoints() if self._graph else [])
+        for _, sub, _, _ in self._inputs:
+            for endpoint in endpoints:
+                sub.connect(endpoint)
+
+    def _on_param_set(self, msg: ParamSet):
+        if msg.node not in (self.name, "*"):
+            return
+        try:
+            self.set_param(msg.name, msg.value)
+            self.log.info("parameter %s = %r", msg.name, self._param_values.get(msg.name))
+        except ValueError as err:
+            if msg.node == self.name:
+                self.count_error("bad_param", str(err))
+
+    def _publish_status(self):
+        inputs = {}
+        for decl, sub, _, meter in self._inputs:
+            meter.tick(sub.received)
+            inputs[sub.topic] = {"type": decl.type.TYPE, "rate": round(meter.update(), 2), "count": sub.received,
+                                 "drops": sub.dropped, "rejected": sub.rejected, "delivery": str(decl.delivery)}
+        outputs = {}
+        for bound in self._bound_outputs.values():
+            meter = self._out_rates[bound.topic]
+            meter.tick(self._publisher.sent[bound.topic])
+            outputs[bound.topic] = {"type": bound.decl.type.TYPE, "rate": round(meter.update(), 2),
+                                    "count": self._publisher.sent[bound.topic], "latched": bound.decl.latched}
+        params = {k: ("***" if self._param_decls[k].secret else v) for k, v in self._param_values.items()}
+        self._status_out.publish(Status(
+            node=self.name, pid=os.getpid(), host=socket.gethostname(), state="stopping" if self.stopping else "running",
+            uptime=round(time.monotonic() - self._started, 3), inputs=inputs, outputs=outputs,
+            errors=dict(self.errors), params=params, node_class=f"{type(self).__module__}:{type(self).__name__}"))
+
+    def _run_due_timers(self) -> float:
+        """Run due timers; return seconds until the next one."""
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            due, timer_id, period, fn = heapq.heappop(self._timers)
+            if period is not None:
+                # Drift-free: the next deadline follows the schedule, but a stalled loop skips missed ticks.
+                next_due = due + period
+                if next_due < now:
+                    next_due = now + period
+                heapq.heappush(self._timers, (next_due, timer_id, period, fn))
+            self._guard("timer", fn)
+            now = time.monotonic()
+        return self._timers[0][0] - now if self._timers else 1.0
+
+    def _guard(self, kind: str, fn: Callable, *args):
+        try:
+            fn(*args)
+        except Exception as err:  # a bug in one handler must not take the node down
+            self.errors[kind] += 1
+            self.log.exception("%s failed: %s", kind, err)
+
+    def _dispatch(self, events: dict):
+        for decl, sub, handler, _ in self._inputs:
+            if sub.socket not in events:
+                continue
+            sub.drain(lambda reason, topic=sub.topic: self.count_error("rejected_message", f"{topic}: {reason}"))
+            if decl.delivery.latest and sub.buffer:
+                env = sub.buffer.pop()
+                sub.buffer.clear()
+                self._guard(f"on_{decl.name}", handler, env.msg)
+            else:
+                while sub.buffer:
+                    self._guard(f"on_{decl.name}", handler, sub.buffer.popleft().msg)
+
+    def _request_stop(self, *_):
+        self.stopping = True
+        self._handoff(lambda: None)
+
+    def run(self):
+        """The node's main loop; returns on SIGINT/SIGTERM."""
+        signal.signal(signal.SIGINT, self._request_stop)
+        signal.signal(signal.SIGTERM, self._request_stop)
+        poller = zmq.Poller()
+        poller.register(self._publisher.socket, zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
+        for _, sub, _, _ in self._inputs:
+            poller.register(sub.socket, zmq.POLLIN)
+        self.every(DISCOVERY_PERIOD_S, self._discover)
+        self.every(STATUS_PERIOD_S, self._publish_status)
+        self.setup()
+        self._publish_status()
+        try:
+            while not self.stopping:
+                wait_s = self._run_due_timers()
+                timeout_ms = 0 if self.loop is not None else max(0, min(wait_s, 0.1)) * 1000
+                events = dict(poller.poll(timeout_ms))
+                if self._wake_r in events or self._wake_r.fileno() in events:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                while not self._handoffs.empty():
+                    self._guard("handoff", self._handoffs.get_nowait())
+                if self._publisher.socket in events:
+                    self._publisher.handle_subscriptions()
+                self._dispatch(events)
+                if self.loop is not None and not self.stopping:
+                    self._guard("loop", self.loop)
+        finally:
+            self.stopping = True
+            self._guard("teardown", self.teardown)
+            self.close()
+
+    def close(self):
+        for _, sub, _, _ in self._inputs:
+            sub.close()
+        self._publisher.close()
+        self._wake_r.close()
+        self._wake_w.close()

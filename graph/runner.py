@@ -1,0 +1,65 @@
+"""The entry point of a node process: ``python -m graph.runner CONFIG.json``.
+
+The launcher writes each node's configuration to a private file instead of the command line, so parameters
+(which may hold secrets) never show up in process listings.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+
+from graph.contract import load_node_class
+from graph.node import NodeConfig
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGTERM):
+    """Ask Linux to signal this process when its parent dies, so no node outlives its launcher."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+    except (OSError, AttributeError):
+        pass
+
+
+def configure_logging(level: str):
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def run_node(config: NodeConfig) -> int:
+    configure_logging(config.log_level)
+    try:
+        import setproctitle
+        setproctitle.setproctitle(f"dreamgraph node {config.name}")
+    except ImportError:
+        pass
+    try:
+        cls = load_node_class(config.node)
+        node = cls(config)
+    except (ValueError, TypeError) as err:
+        logging.getLogger(config.name).error("cannot start: %s", err)
+        return 2
+    node.run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m graph.runner CONFIG.json", file=sys.stderr)
+        return 2
+    with open(argv[0]) as f:
+        config = NodeConfig(**json.load(f))
+    if os.environ.get("DREAMGRAPH_DIE_WITH_PARENT") == "1":
+        die_with_parent()
+    return run_node(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Publish/subscribe over ZeroMQ with per-subscription delivery policies.
+
+Every participant of a graph binds one XPUB socket; every subscription is its own SUB socket connected to all
+publishers' endpoints, so ZeroMQ filters by topic at the publisher and each input gets its own buffer and
+high-water mark. XPUB (rather than PUB) lets a publisher see subscriptions arrive, which is how latched
+("state") topics are re-sent to late joiners.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import zmq
+
+from graph import message as wire
+from graph.security import Security
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a subscription buffers: ``latest`` keeps only the newest message, ``queue`` keeps ``depth``."""
+
+    latest: bool
+    depth: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Delivery":
+        text = str(text).strip()
+        if text == "latest":
+            return cls(True, 1)
+        kind, _, depth = text.partition(":")
+        if kind == "queue" and depth.isdigit() and int(depth) > 0:
+            return cls(False, int(depth))
+        raise ValueError(f"delivery must be 'latest' or 'queue:N' with N > 0, not {text!r}")
+
+    def __str__(self):
+        return "latest" if self.latest else f"queue:{self.depth}"
+
+
+class Publisher:
+    """The participant's XPUB socket. Not thread-safe: use it from the owning thread only."""
+
+    def __init__(self, ctx: zmq.Context, endpoints: list[str], source: str, security: Security | None = None,
+                 sndhwm: int = 64):
+        self.socket = ctx.socket(zmq.XPUB)
+        self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscriber's subscription, not just the first
+        self.socket.setsockopt(zmq.SNDHWM, sndhwm)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        if security:
+            security.make_server(self.socket)
+        for endpoint in endpoints:
+            self.socket.bind(endpoint)
+        self.endpoints = [self.socket.getsockopt_string(zmq.LAST_ENDPOINT)] if endpoints else []
+        self.source = source
+        self._seq: dict[str, int] = collections.defaultdict(int)
+        self._latched: dict[str, list] = {}
+        self.latched_topics: set[str] = set()
+        self.sent: dict[str, int] = collections.defaultdict(int)
+        self.subscribers: dict[str, int] = collections.defaultdict(int)
+
+    def publish(self, topic: str, msg: wire.Message, track: bool = False):
+        self._seq[topic] += 1
+        frames = wire.encode(topic, msg, self._seq[topic], self.source)
+        if topic in self.latched_topics:
+            # Late joiners get this exact message again; arrays are copied so later buffer reuse can't alter it.
+            self._latched[topic] = [f if isinstance(f, bytes) else f.copy() for f in frames]
+        self.sent[topic] += 1
+        return self.socket.send_multipart(frames, copy=False, track=track)
+
+    def handle_subscriptions(self):
+        """Read subscription events; re-send latched values to (all subscribers of) newly subscribed topics."""
+        while True:
+            try:
+                event = self.socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if not event:
+                continue
+            subscribed, topic_frame = event[0] == 1, event[1:]
+            try:
+                topic = wire.decode_topic(topic_frame)
+            except wire.DecodeError:
+                continue
+            self.subscribers[topic] += 1 if subscribed else -1
+            if subscribed and topic in self._latched:
+                # Subscribers drop the duplicate this gives to those already subscribed (same source and seq).
+                self.socket.send_multipart(self._latched[topic], copy=False)
+
+    def close(self):
+        self.socket.close(0)
+
+
+class Subscription:
+    """One input: a SUB socket on every known publisher, buffered by its delivery policy."""
+
+    def __init__(self, ctx: zmq.Context, topic: str, delivery: Delivery, security: Security | None = None):
+        self.topic = topic
+        self.delivery = delivery
+        self.socket = ctx.socket(zmq.SUB)
+        # Latest-only inputs keep tiny socket buffers so stale frames are dropped early, not queued.
+        self.socket.setsockopt(zmq.RCVHWM, 4 if delivery.latest else max(1000, delivery.depth))
+        self.socket.setsockopt(zmq.LINGER, 0)
+        if security:
+            security.make_client(self.socket)
+        self.socket.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
+        self.connected: set[str] = set()
+        self.buffer: collections.deque[wire.Envelope] = collections.deque(maxlen=delivery.depth)
+        self.received = 0
+        self.dropped = 0
+        self.rejected = 0
+        self._last_seq: dict[str, int] = {}
+
+    def connect(self, endpoint: str):
+        if endpoint not in self.connected:
+            self.socket.connect(endpoint)
+            self.connected.add(endpoint)
+
+    def drain(self, on_reject: Callable[[str], None]) -> int:
+        """Move everything waiting on the socket into the buffer; returns how many messages arrived."""
+        arrived = 0
+        while True:
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return arrived
+            try:
+                env = wire.decode(frames)
+            except wire.DecodeError as err:
+                self.rejected += 1
+                on_reject(str(err))
+                continue
+            if env.topic != self.topic:
+                continue
+            if self._last_seq.get(env.source, 0) >= env.seq:
+                continue  # a latched value re-sent for somebody else's late join
+            self._last_seq[env.source] = env.seq
+            if len(self.buffer) == self.buffer.maxlen:
+                self.dropped += 1
+            self.buffer.append(env)
+            self.received += 1
+            arrived += 1
+
+    def close(self):
+        self.socket.close(0)
+
+
+class RateMeter:
+    """Messages per second over the last reporting interval."""
+
+    def __init__(self):
+        self._count = 0
+        self._last_count = 0
+        self._last_time = time.monotonic()
+        self.rate = 0.0
+
+    def tick(self, count: int):
+        self._count = count
+
+    def update(self) -> float:
+        now = time.monotonic()
+        elapsed = now - self._last_time
+        if elapsed > 0:
+            self.rate = (self._count - self._last_count) / elapsed
+        self._last_count, self._last_time = self._count, now
+        return self.rate

@@ -1,0 +1,1 @@
+"""dreamgraph's nodes: chat, scheduling, the dream optimizer, interpolation and video output."""
