@@ -23,11 +23,13 @@ topic_app = typer.Typer(help="Inspect and publish topics of the running graph.",
 node_app = typer.Typer(help="Inspect the nodes of the running graph.", no_args_is_help=True)
 param_app = typer.Typer(help="Change node parameters of the running graph.", no_args_is_help=True)
 keys_app = typer.Typer(help="CurveZMQ keys for graphs that span machines.", no_args_is_help=True)
+bag_app = typer.Typer(help="Record topics to a file and play them back.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks; each prints one JSON line per figure.", no_args_is_help=True)
 app.add_typer(topic_app, name="topic")
 app.add_typer(node_app, name="node")
 app.add_typer(param_app, name="param")
 app.add_typer(keys_app, name="keys")
+app.add_typer(bag_app, name="bag")
 app.add_typer(bench_app, name="bench")
 
 GraphOption = typer.Option(None, "--graph", "-g", help="graph id (when several graphs run)")
@@ -324,6 +326,39 @@ def keys_generate(directory: str):
     typer.echo(f"keys written to {root} (secret keys are mode 0600; point graph.keys or DREAMGRAPH_KEYS at it)")
 
 
+@bag_app.command("record")
+def bag_record(topics: List[str] = typer.Argument(..., help="topics to record"),
+               out: str = typer.Option(..., "--out", "-o", help="bag file to write"),
+               duration: float = typer.Option(10.0, help="seconds to record"),
+               graph: Optional[str] = GraphOption):
+    """Record the raw messages of TOPICS (frames included) with their timing."""
+    from graph.bag import record
+
+    counts = record(_client(graph), topics, out, duration)
+    typer.echo(f"{out}: " + (", ".join(f"/{t} {n}" for t, n in sorted(counts.items())) or "no messages"))
+
+
+@bag_app.command("play")
+def bag_play(file: str, rate: float = typer.Option(1.0, help="playback speed factor"),
+             graph: Optional[str] = GraphOption):
+    """Publish a bag's messages into the running graph with their original spacing."""
+    from graph.bag import play
+
+    client = _client(graph)
+    sent = play(client, file, rate)
+    client.close()
+    typer.echo(f"played {sent} message(s) from {file}")
+
+
+@bag_app.command("info")
+def bag_info(file: str):
+    """Topics, message counts and duration of a bag."""
+    from graph.bag import info
+
+    _load_message_modules()
+    typer.echo(json.dumps(info(file), indent=1))
+
+
 @bench_app.command("transport")
 def bench_transport(frames: int = typer.Option(300, help="frames per throughput case"),
                     width: int = 1920, height: int = 1080):
@@ -335,11 +370,31 @@ def bench_transport(frames: int = typer.Option(300, help="frames per throughput 
 
 
 @app.command("nodes-doc")
-def nodes_doc(modules: List[str] = typer.Argument(None, help="node modules (default: every module in the README list)")):
+def nodes_doc(modules: List[str] = typer.Argument(None, help="node modules (default: every documented node)"),
+              write: Optional[str] = typer.Option(None, help="rewrite the reference section of this Markdown file"),
+              check: Optional[str] = typer.Option(None, help="fail if this file's reference section is stale")):
     """Print the Markdown node reference generated from the nodes' contracts."""
-    from graph.docgen import node_reference
+    from graph.docgen import node_reference, splice
 
-    typer.echo(node_reference(modules or None))
+    reference = node_reference(modules or None)
+    target = write or check
+    if not target:
+        typer.echo(reference)
+        return
+    with open(target) as f:
+        document = f.read()
+    try:
+        updated = splice(document, reference)
+    except ValueError as err:
+        fail(str(err))
+    if check:
+        if updated != document:
+            fail(f"the node reference in {check} is stale; run `dreamgraph nodes-doc --write {check}`")
+        typer.echo(f"{check}: node reference is up to date")
+    else:
+        with open(target, "w") as f:
+            f.write(updated)
+        typer.echo(f"{target}: node reference rewritten")
 
 
 def _plugins():

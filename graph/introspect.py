@@ -15,6 +15,7 @@ import zmq
 from graph import message as wire
 from graph.runtime import GraphDir
 from graph.security import Security
+from graph.node import DISCOVERY_PERIOD_S
 from graph.transport import Delivery, Publisher, Subscription
 
 STATUS_TOPIC = "_status"
@@ -98,8 +99,8 @@ class GraphClient:
             sock.close(0)
         return arrivals, total_bytes
 
-    def publish(self, topic: str, msg: wire.Message, wait_s: float = 3.0) -> int:
-        """Publish once a subscriber of ``topic`` is connected; returns how many subscriptions were seen."""
+    def publish_prepare(self, topic: str, wait_s: float = 3.0) -> int:
+        """Bind this client's endpoint and wait until a subscriber of ``topic`` is connected."""
         if self._publisher is None:
             self._publisher = Publisher(self.ctx, [self.graph.ipc_endpoint(f"_cli-{os.getpid()}")],
                                         f"_cli#{os.getpid()}.{time.monotonic_ns()}", self.security)
@@ -107,10 +108,22 @@ class GraphClient:
         while time.monotonic() < end and self._publisher.subscribers.get(topic, 0) <= 0:
             self._publisher.socket.poll(50)
             self._publisher.handle_subscriptions()
-        time.sleep(0.05)  # let the subscription settle on every connection, not only the first
+        # Nodes find new endpoints on their discovery cycle; give the others one cycle to connect too.
+        settle = time.monotonic() + DISCOVERY_PERIOD_S + 0.2
+        while time.monotonic() < min(settle, end + DISCOVERY_PERIOD_S):
+            self._publisher.socket.poll(50)
+            self._publisher.handle_subscriptions()
+        return self._publisher.subscribers.get(topic, 0)
+
+    def publish_now(self, topic: str, msg: wire.Message):
         self._publisher.handle_subscriptions()
         self._publisher.publish(topic, msg)
-        return self._publisher.subscribers.get(topic, 0)
+
+    def publish(self, topic: str, msg: wire.Message, wait_s: float = 3.0) -> int:
+        """Publish once a subscriber of ``topic`` is connected; returns how many subscriptions were seen."""
+        subscribers = self.publish_prepare(topic, wait_s)
+        self.publish_now(topic, msg)
+        return subscribers
 
     def close(self):
         if self._publisher:

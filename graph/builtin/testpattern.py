@@ -30,11 +30,14 @@ class TestPattern(Node):
         self.setup_pool()
         self._n = 0
         self._paused_until = 0.0
-        self.every(1.0 / self.fps, self.tick)
+        self._timer = self.every(1.0 / self.fps, self.tick)
 
     def on_param(self, name, value):
         if name in ("width", "height"):
             self.setup_pool()
+        elif name == "fps":
+            self.cancel(self._timer)
+            self._timer = self.every(1.0 / self.fps, self.tick)
 
     def setup_pool(self):
         self._pool = FramePool((self.height, self.width, 3), np.uint8, count=4)

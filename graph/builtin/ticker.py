@@ -16,7 +16,12 @@ class Ticker(Node):
 
     def setup(self):
         self._n = 0
-        self.every(1.0 / self.rate, self.tick)
+        self._timer = self.every(1.0 / self.rate, self.tick)
+
+    def on_param(self, name, value):
+        if name == "rate":
+            self.cancel(self._timer)
+            self._timer = self.every(1.0 / self.rate, self.tick)
 
     def tick(self):
         self._n += 1
