@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from importlib.metadata import entry_points
@@ -40,19 +41,10 @@ def fail(text: str, code: int = 1):
     raise typer.Exit(code)
 
 
-def _load_message_modules():
-    for ep in entry_points(group="dreamgraph.messages"):
-        try:
-            ep.load()
-        except ImportError as err:
-            typer.echo(f"warning: message types from {ep.value} unavailable: {err}", err=True)
-
-
 def _client(graph_name: Optional[str]):
     from graph.introspect import GraphClient
     from graph.runtime import find_graph
 
-    _load_message_modules()
     try:
         return GraphClient(find_graph(graph_name))
     except LookupError as err:
@@ -98,17 +90,22 @@ def launch(file: str = typer.Argument(..., help="launch file (YAML)"),
     configure_logging("INFO")
     spec = _parse_or_fail(file, args or [])
     remote_procs = []
-    if remote:
-        from graph.remote import start_remote_machines
-
-        remote_procs = start_remote_machines(file, args or [], spec, machine, remote, duration)
     try:
         supervisor = Supervisor(spec, machine=machine, duration=duration)
+        if remote:
+            from graph.remote import start_remote_machines
+
+            remote_procs = start_remote_machines(file, args or [], spec, machine, remote, duration)
     except ValueError as err:
         fail(str(err))
     code = supervisor.run()
     for proc in remote_procs:
-        proc.terminate()
+        proc.terminate()  # ssh goes away; the remote launcher is hung up and stops its nodes
+    for proc in remote_procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     raise typer.Exit(code)
 
 
@@ -304,7 +301,7 @@ def node_list(graph: Optional[str] = GraphOption, seconds: float = typer.Option(
                    f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6}  {r.get('machine') or r.get('host', '')}")
 
 
-@param_app.command("set")
+@param_app.command("set", context_settings={"ignore_unknown_options": True})  # values like -1 are not options
 def param_set(node: str, name: str, value: str, graph: Optional[str] = GraphOption):
     """Change a parameter of a running node (the value is parsed as JSON when it can be)."""
     client = _client(graph)
@@ -355,7 +352,7 @@ def bag_info(file: str):
     """Topics, message counts and duration of a bag."""
     from graph.bag import info
 
-    _load_message_modules()
+    wire.load_message_plugins()
     typer.echo(json.dumps(info(file), indent=1))
 
 
@@ -367,6 +364,15 @@ def bench_transport(frames: int = typer.Option(300, help="frames per throughput 
 
     for line in run_transport_bench(frames, width, height):
         typer.echo(json.dumps(line))
+
+
+def _mount_framework_benches():
+    from graph.chaos import bench_chaos
+
+    bench_app.command("chaos")(bench_chaos)
+
+
+_mount_framework_benches()
 
 
 @app.command("nodes-doc")

@@ -25,10 +25,12 @@ LAUNCH_TOPIC = "_launch"
 class GraphClient:
     def __init__(self, graph: GraphDir):
         self.graph = graph
+        wire.load_message_plugins()
         info = graph.read_info()
         self.ctx = zmq.Context.instance()
         self.security = Security(info["keys_dir"]) if info.get("keys_dir") else None
         self.static_endpoints = list(info.get("connect", []))
+        self.publish_bind = list(info.get("publish_bind", []))  # tcp, so nodes on other machines hear the CLI
         self._publisher: Publisher | None = None
 
     def endpoints(self) -> list[str]:
@@ -102,8 +104,12 @@ class GraphClient:
     def publish_prepare(self, topic: str, wait_s: float = 3.0) -> int:
         """Bind this client's endpoint and wait until a subscriber of ``topic`` is connected."""
         if self._publisher is None:
-            self._publisher = Publisher(self.ctx, [self.graph.ipc_endpoint(f"_cli-{os.getpid()}")],
-                                        f"_cli#{os.getpid()}.{time.monotonic_ns()}", self.security)
+            ipc = [self.graph.ipc_endpoint(f"_cli-{os.getpid()}")]
+            source = f"_cli#{os.getpid()}.{time.monotonic_ns()}"
+            try:
+                self._publisher = Publisher(self.ctx, self.publish_bind + ipc, source, self.security)
+            except zmq.ZMQError:  # another tool holds this machine's tcp port: reach local nodes only
+                self._publisher = Publisher(self.ctx, ipc, source, self.security)
         end = time.monotonic() + wait_s
         while time.monotonic() < end and self._publisher.subscribers.get(topic, 0) <= 0:
             self._publisher.socket.poll(50)

@@ -11,6 +11,7 @@ every field is checked against its declared type. Anything that fails raises :cl
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import typing
 from typing import Any, ClassVar
@@ -145,6 +146,17 @@ def registered_types() -> dict[str, type[Message]]:
     return dict(_registry)
 
 
+def load_message_plugins():
+    """Import the message modules that packages list under the entry-point group ``dreamgraph.messages``."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="dreamgraph.messages"):
+        try:
+            ep.load()
+        except ImportError as err:
+            logging.getLogger(__name__).warning("message types from %s unavailable: %s", ep.value, err)
+
+
 def encode(topic: str, msg: Message, seq: int, source: str) -> list:
     """Multipart frames for one message. Array payloads are passed through without copying."""
     msg.validate()
@@ -235,18 +247,19 @@ def _decode_array(descriptor, frame, cls):
     expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if expected != buffer.nbytes or expected > MAX_ARRAY_BYTES:
         raise DecodeError(f"array {name}: {buffer.nbytes} bytes do not fit {dtype} {shape}")
-    return name, np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    return name, np.frombuffer(buffer.toreadonly(), dtype=dtype).reshape(shape)  # read-only view, no copy
 
 
 # Framework message types ---------------------------------------------------------------------------------
 
 
 class Image(Message):
-    """An RGB frame (HxWx3 uint8)."""
+    """An RGB frame (HxWx3 uint8), with free-form metadata about what it shows."""
 
     image: np.ndarray
     seq: int = 0
     stamp: float = 0.0
+    meta: dict = {}
 
 
 class ParamSet(Message):

@@ -45,7 +45,11 @@ def run_node(config: NodeConfig) -> int:
     except (ValueError, TypeError) as err:
         logging.getLogger(config.name).error("cannot start: %s", err)
         return 2
-    node.run()
+    try:
+        node.run()
+    except Exception as err:  # setup refused to start (no display, bad device, ...): say why, briefly
+        logging.getLogger(config.name).error("stopped: %s", err, exc_info=logging.getLogger().isEnabledFor(logging.DEBUG))
+        return 3
     return 0
 
 

@@ -1,0 +1,91 @@
+"""The preview node: watch the stream, see every node's health and send requests from a browser."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from graph.message import Image, Status
+from graph.node import Input, Node, Output, Param
+from nodes.messages import ChatMessage, Overlay, Target
+from nodes.video.mjpeg import PreviewServer
+from nodes.video.secrets import read_secret
+
+# A node that has not reported for this long is shown as stale (they report once a second).
+_STALE_S = 3.0
+
+
+class Preview(Node):
+    """A web page with the live video (MJPEG), the current subject, every node's health and a request box.
+
+    Open the logged URL in a browser. Text sent from the box becomes a chat message from source "web", handled
+    like a viewer's request. Frames are JPEG-encoded once each, at most `max_fps`, and only while someone
+    watches. Bound to 127.0.0.1 by default; binding elsewhere requires an access token (token_env or
+    token_file), which then guards the page, the stream and the box (?token=..., a Bearer header or a cookie).
+    """
+
+    video = Input(Image, "video", delivery="latest", doc="frames to show")
+    overlay = Input(Overlay, "overlay", delivery="latest", doc="the caption currently on the video")
+    target = Input(Target, "target", delivery="latest", doc="what is being dreamed of")
+    status = Input(Status, "/_status", delivery="queue:64", doc="heartbeats of every node")
+    chat = Output(ChatMessage, "chat", doc="requests typed into the page (source 'web')")
+
+    host = Param(str, "127.0.0.1", doc="address to listen on; non-loopback needs a token")
+    port = Param(int, 8080, min=0, max=65535, doc="TCP port (0: any free port; the URL is logged)")
+    token_env = Param(str, "", doc="environment variable holding the access token")
+    token_file = Param(str, "", doc="file holding the access token")
+    max_fps = Param(float, 10.0, unit="Hz", min=0.5, max=60, doc="highest preview frame rate")
+    quality = Param(int, 75, min=10, max=100, doc="JPEG quality")
+    max_width = Param(int, 960, unit="px", min=64, max=7680, doc="frames wider than this are scaled down")
+
+    def setup(self):
+        self._subject = ""
+        self._caption = ""
+        self._nodes: dict[str, dict] = {}
+        self._frames: list[float] = []
+        token = read_secret(self.token_env, self.token_file, what="preview access token")
+        self._server = PreviewServer(self.host, self.port, token, self._request, self._snapshot,
+                                     self.max_fps, self.quality, self.max_width).start()
+        self.log.info("preview at %s%s", self._server.url, " (token required)" if token else "")
+
+    def teardown(self):
+        self._server.stop()
+
+    def on_video(self, msg: Image):
+        now = time.monotonic()
+        self._frames.append(now)
+        while self._frames and self._frames[0] < now - 2.0:
+            self._frames.pop(0)
+        self._server.offer(msg.image)
+
+    def on_overlay(self, msg: Overlay):
+        self._caption = msg.text
+
+    def on_target(self, msg: Target):
+        self._subject = " + ".join(msg.labels) or ", ".join(map(str, msg.class_ids))
+
+    def on_status(self, msg: Status):
+        self._nodes[msg.node] = {"seen": time.monotonic(), "state": msg.state, "uptime": msg.uptime,
+                                 "errors": sum(msg.errors.values()), "pid": msg.pid, "host": msg.host,
+                                 "inputs": {t: i.get("rate", 0) for t, i in msg.inputs.items()},
+                                 "outputs": {t: o.get("rate", 0) for t, o in msg.outputs.items()}}
+
+    def _snapshot(self) -> dict:
+        """Called from HTTP threads: reads only values the node thread replaces whole."""
+        now = time.monotonic()
+        frames = list(self._frames)
+        fps = (len(frames) - 1) / (frames[-1] - frames[0]) if len(frames) > 1 and frames[-1] > frames[0] else 0.0
+        nodes = {}
+        for name, info in list(self._nodes.items()):
+            age = now - info["seen"]
+            health = "stale" if age > _STALE_S else ("errors" if info["errors"] else "ok")
+            nodes[name] = {**{k: v for k, v in info.items() if k != "seen"}, "age": round(age, 1), "health": health}
+        return {"subject": self._subject, "caption": self._caption, "fps": round(fps, 2), "nodes": nodes,
+                "viewers": self._server.hub.clients}
+
+    def _request(self, text: str) -> str:
+        """Called from an HTTP thread; publishing hands the message to the node thread."""
+        self.chat.publish(ChatMessage(source="web", user="web", display_name="web", text=text,
+                                      message_id=str(uuid.uuid4()), timestamp=time.time()))
+        self.log.info("web request: %s", text)
+        return "sent"

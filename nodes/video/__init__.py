@@ -1,0 +1,1 @@
+"""Video libraries: keyframe interpolation, captions, ffmpeg output, browser preview."""

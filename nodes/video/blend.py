@@ -1,0 +1,32 @@
+"""Keyframes in, constant-rate frames out: the timeline decides what to show, the warper draws it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nodes.video.timeline import KeyframeTimeline
+from nodes.video.warp import make_warper
+
+
+class KeyframeBlender:
+    def __init__(self, width: int, height: int, device: str = "auto", default_period: float = 1.0):
+        self.warper = make_warper(width, height, device)
+        self.timeline = KeyframeTimeline(default_period=default_period)
+
+    @property
+    def device(self) -> str:
+        return self.warper.device
+
+    def add(self, image: np.ndarray, zoom: float, rotation: float, now: float, period_hint: float = 0.0):
+        """Take a keyframe (copied/uploaded here, so the caller's buffer may be reused) that arrived at `now`."""
+        self.timeline.add(self.warper.upload(image), zoom, rotation, now, period_hint)
+
+    def render(self, out: np.ndarray, now: float) -> bool:
+        """Draw the frame for monotonic time `now` into out; black and False before the first keyframe."""
+        shot = self.timeline.shot(now)
+        if shot is None:
+            out.fill(0)
+            return False
+        self.warper.render(out, shot.first, shot.first_zoom, shot.first_rotation,
+                           shot.second, shot.second_zoom, shot.second_rotation, shot.weight)
+        return True

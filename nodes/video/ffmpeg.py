@@ -1,0 +1,158 @@
+"""The ffmpeg command line for live H.264/AAC output to files and RTMP(S) ingest servers, and its process.
+
+Raw rgb24 frames go in on stdin. One encode feeds every target: a single target uses its muxer directly,
+several go through the `tee` muxer. RTMP settings follow the Twitch/YouTube ingest requirements (CBR,
+a keyframe every 2 s, zero-latency x264, AAC audio, silent if no audio source is given).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+
+PRESETS = {
+    # URL templates and bitrates that suit 720p-1080p at 30-60 fps within each service's recommendations.
+    "twitch": {"url": "rtmp://live.twitch.tv/app/{key}", "bitrate": "4500k"},
+    "youtube": {"url": "rtmp://a.rtmp.youtube.com/live2/{key}", "bitrate": "6000k"},
+}
+_FILE_FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".flv": "flv", ".ts": "mpegts", ".mov": "mov"}
+# Fragmented MP4 stays playable when ffmpeg is killed or restarted mid-file.
+_MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+
+
+@dataclass
+class Target:
+    """One destination: an RTMP/RTMPS URL (already expanded) or a file path, optionally cut into segments."""
+    location: str
+    segment_seconds: float = 0.0
+
+    @property
+    def is_stream(self) -> bool:
+        return self.location.startswith(("rtmp://", "rtmps://"))
+
+    def muxer(self, restart: int) -> tuple[dict[str, str], str]:
+        """Muxer options and output name; files written after a restart get -rN so nothing is overwritten."""
+        if self.is_stream:
+            return {"f": "flv", "flvflags": "no_duration_filesize"}, self.location
+        path = Path(self.location)
+        suffix = path.suffix.lower()
+        if suffix not in _FILE_FORMATS:
+            raise ValueError(f"unknown file type {path.suffix!r} for {path}; use one of {', '.join(_FILE_FORMATS)}")
+        stem = path.stem + (f"-r{restart}" if restart else "")
+        options = {"movflags": _MP4_FLAGS} if suffix in (".mp4", ".mov") else {}
+        if self.segment_seconds > 0:
+            options = {"f": "segment", "segment_time": f"{self.segment_seconds:g}", "reset_timestamps": "1",
+                       "segment_format": _FILE_FORMATS[suffix],
+                       **({"segment_format_options": f"movflags={_MP4_FLAGS}"} if options else {})}
+            return options, str(path.with_name(f"{stem}-%05d{path.suffix}"))
+        return {"f": _FILE_FORMATS[suffix], **options}, str(path.with_name(stem + path.suffix))
+
+
+def parse_targets(spec: str, expand, segment_seconds: float = 0.0) -> list[Target]:
+    """Targets from a comma-separated list of preset names (twitch, youtube), RTMP URL templates and file paths.
+
+    `expand(template)` fills in the stream key ({key}, {env:NAME}) and registers it for masking.
+    Segmenting applies to file targets only.
+    """
+    targets = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        template = PRESETS[item]["url"] if item in PRESETS else item
+        if template.startswith(("rtmp://", "rtmps://")):
+            targets.append(Target(expand(template)))
+        else:
+            targets.append(Target(template, segment_seconds))
+    if not targets:
+        raise ValueError("no output target given")
+    return targets
+
+
+def default_bitrate(spec: str) -> str:
+    """The highest bitrate among the presets named in a target list, or a general default."""
+    rates = [PRESETS[item.strip()]["bitrate"] for item in spec.split(",") if item.strip() in PRESETS]
+    return max(rates, key=_bits) if rates else "4500k"
+
+
+@dataclass
+class EncoderSettings:
+    width: int
+    height: int
+    fps: float
+    bitrate: str = "4500k"
+    preset: str = "veryfast"
+    audio: str = ""                 # file or URL mixed over the silent track; "" for silence only
+    audio_bitrate: str = "160k"
+    keyframe_seconds: float = 2.0
+
+
+def _bits(rate: str) -> int:
+    units = {"k": 1000, "m": 1000_000}
+    rate = rate.strip().lower()
+    return int(float(rate[:-1]) * units[rate[-1]]) if rate[-1] in units else int(rate)
+
+
+def build_command(settings: EncoderSettings, targets: list[Target], restart: int = 0) -> list[str]:
+    if not targets:
+        raise ValueError("no output target")
+    s = settings
+    gop = str(max(1, round(s.keyframe_seconds * s.fps)))
+    bitrate = _bits(s.bitrate)
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "warning",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{s.width}x{s.height}", "-framerate", f"{s.fps:g}",
+               "-i", "pipe:0",
+               "-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=44100"]
+    if s.audio:
+        # A local file loops forever; either way the silent track keeps audio flowing if the source ends or stalls.
+        loop = [] if "://" in s.audio else ["-stream_loop", "-1"]
+        command += [*loop, "-i", s.audio, "-filter_complex",
+                    "[1:a][2:a]amix=inputs=2:duration=first:normalize=0[audio]", "-map", "0:v", "-map", "[audio]"]
+    else:
+        command += ["-map", "0:v", "-map", "1:a"]
+    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", s.preset, "-tune", "zerolatency",
+                "-b:v", str(bitrate), "-maxrate", str(bitrate), "-bufsize", str(2 * bitrate),
+                "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+                "-c:a", "aac", "-b:a", s.audio_bitrate, "-ar", "44100", "-shortest"]
+    outputs = [target.muxer(restart) for target in targets]
+    if len(outputs) == 1:
+        options, name = outputs[0]
+        for key, value in options.items():
+            command += [f"-{key}", value]
+        return command + [name]
+    slaves = []
+    for options, name in outputs:
+        if any(c in name for c in "|[]"):
+            raise ValueError("with several targets, a target may not contain | [ or ]")
+        slaves.append("[" + ":".join(f"{k}={v.replace(':', chr(92) + ':')}" for k, v in options.items()) + "]" + name)
+    # The tee muxer cannot hand codec headers to FLV/MP4 afterwards, so the encoders must emit global headers.
+    return command + ["-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee", "|".join(slaves)]
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: the kernel kills ffmpeg if the thread that started it goes away.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+
+
+def spawn(command: list[str]) -> subprocess.Popen:
+    # Its own session keeps a Ctrl-C or group signal aimed at the node away from ffmpeg: the node closes it
+    # cleanly (stdin EOF finishes the files); the death signal covers the node dying without cleaning up.
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=_die_with_parent, start_new_session=True)
+
+
+def stop(process: subprocess.Popen, timeout: float = 5.0) -> int:
+    """Close stdin so ffmpeg finishes its files, wait, then kill if it does not exit."""
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()

@@ -1,0 +1,123 @@
+"""A live encoder: frames written to ffmpeg on a fixed real-time schedule, ffmpeg restarted when it dies.
+
+Producers call `submit(frame)` whenever they have a frame; the writer thread sends one frame every 1/fps on a
+monotonic schedule, repeating the last frame when no new one came (black before the first), so the output
+timeline has no gaps whatever the producer does. Only the newest frame is kept: nothing queues up while
+ffmpeg is down. If ffmpeg exits (RTMP server gone, network error, crash) it is restarted with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import threading
+import time
+
+import cv2
+import numpy as np
+
+from nodes.video import ffmpeg
+from nodes.video.secrets import SecretMasker
+
+# Falling further behind the schedule than this means ffmpeg cannot keep up: skip ahead instead of bursting.
+_MAX_LAG_S = 1.0
+# A process that ran this long was healthy: the next failure starts the backoff again from the minimum.
+_STABLE_S = 30.0
+
+
+class LiveEncoder:
+    def __init__(self, settings: ffmpeg.EncoderSettings, targets: list[ffmpeg.Target], log: logging.Logger,
+                 masker: SecretMasker | None = None, backoff: tuple[float, float] = (0.5, 30.0)):
+        self.settings, self.targets, self.log = settings, targets, log
+        self.mask = masker or SecretMasker()
+        self.backoff = backoff
+        shape = (settings.height, settings.width, 3)
+        self._front = np.zeros(shape, np.uint8)     # being written to ffmpeg
+        self._back = np.zeros(shape, np.uint8)      # newest submitted frame
+        self._fresh = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames_written = 0
+        self.restarts = 0
+        self.skipped = 0
+        self.connected = False
+        ffmpeg.build_command(settings, targets)     # fail early on bad targets, in the caller's thread
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="ffmpeg-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, frame: np.ndarray):
+        """Offer a frame (any size: resized to the output size). Cheap; never blocks on ffmpeg."""
+        with self._lock:
+            if frame.shape == self._back.shape:
+                np.copyto(self._back, frame)
+            else:
+                cv2.resize(frame, (self.settings.width, self.settings.height), dst=self._back,
+                           interpolation=cv2.INTER_AREA)
+            self._fresh = True
+
+    def stop(self, timeout: float = 10.0):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def _run(self):
+        process, failures, started = None, 0, 0.0
+        try:
+            while not self._stop.is_set():
+                if process is None:
+                    process = self._launch()
+                    started = due = time.monotonic()
+                if not self._wait_until(due):
+                    break
+                if self._write(process):
+                    due += 1.0 / self.settings.fps
+                    lag = time.monotonic() - due
+                    if lag > _MAX_LAG_S:
+                        self.skipped += int(lag * self.settings.fps)
+                        due = time.monotonic()
+                    continue
+                code = ffmpeg.stop(process, timeout=2.0)
+                process, self.connected = None, False
+                failures = 0 if time.monotonic() - started > _STABLE_S else failures + 1
+                delay = min(self.backoff[1], self.backoff[0] * 2 ** (failures - 1)) if failures else self.backoff[0]
+                self.restarts += 1
+                self.log.warning("ffmpeg exited (code %s); restarting in %.1f s", code, delay)
+                self._stop.wait(delay)
+        finally:
+            if process is not None:
+                code = ffmpeg.stop(process)
+                self.log.info("ffmpeg finished (code %s) after %d frames", code, self.frames_written)
+
+    def _launch(self):
+        command = ffmpeg.build_command(self.settings, self.targets, restart=self.restarts)
+        self.log.info("starting %s", self.mask(shlex.join(command)))
+        process = ffmpeg.spawn(command)
+        threading.Thread(target=self._forward_stderr, args=(process,), name="ffmpeg-stderr", daemon=True).start()
+        self.connected = True
+        return process
+
+    def _forward_stderr(self, process):
+        for raw in process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                self.log.warning("ffmpeg: %s", self.mask(line))
+
+    def _wait_until(self, due: float) -> bool:
+        delay = due - time.monotonic()
+        return not (delay > 0 and self._stop.wait(delay))
+
+    def _write(self, process) -> bool:
+        with self._lock:
+            if self._fresh:
+                self._front, self._back = self._back, self._front
+                self._fresh = False
+        try:
+            process.stdin.write(self._front.data)
+            process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        self.frames_written += 1
+        return True

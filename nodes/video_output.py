@@ -1,0 +1,85 @@
+"""The video output node: stream to Twitch/YouTube/any RTMP(S) server and record to files, all at once."""
+
+from __future__ import annotations
+
+from graph.message import Image
+from graph.node import Input, Node, Param
+from nodes.video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, parse_targets
+from nodes.video.secrets import MaskingFilter, SecretMasker, read_secret
+from nodes.video.stream import LiveEncoder
+
+
+class VideoOutput(Node):
+    """Encodes the video with ffmpeg (H.264 + AAC) and sends it to RTMP(S) ingest servers and/or files.
+
+    Frames are written on a real-time schedule at `fps`; when frames are late the last one is repeated, so the
+    stream never stalls. Several targets share one encode (ffmpeg's tee muxer). If ffmpeg exits or the server
+    drops, ffmpeg is restarted with exponential backoff (files written after a restart get -r1, -r2, ...).
+    The stream key comes from an environment variable or a file and is masked (****) in every log line.
+    Targets: `twitch`, `youtube`, or URL templates such as rtmp://host/app/{key} or rtmps://host/app/{env:VAR},
+    and file paths ending .mp4 .mkv .flv .ts .mov, separated by commas.
+    """
+
+    video = Input(Image, "video", delivery="latest", doc="frames to send (resized to the output size if needed)")
+
+    targets = Param(str, "dreamgraph.mkv", doc=f"comma-separated targets: {', '.join(PRESETS)}, RTMP(S) URL "
+                    "templates with {key} or {env:NAME}, file paths")
+    key_env = Param(str, "", doc="environment variable holding the stream key for {key}")
+    key_file = Param(str, "", doc="file holding the stream key for {key} (used when key_env is unset)")
+    fps = Param(float, 30.0, unit="Hz", min=1, max=120, doc="output frame rate")
+    width = Param(int, 0, unit="px", min=0, max=7680, doc="output width (0: the first frame's)")
+    height = Param(int, 0, unit="px", min=0, max=4320, doc="output height (0: the first frame's)")
+    bitrate = Param(str, "", doc="video bitrate, e.g. 4500k (empty: the presets' highest, else 4500k)")
+    x264_preset = Param(str, "veryfast", choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
+                        doc="x264 speed/quality trade-off")
+    audio = Param(str, "", doc="audio file (looped) or URL mixed into the soundtrack (empty: silence)")
+    segment_s = Param(float, 0.0, unit="s", min=0, doc="cut file targets into pieces of this length (0: one file)")
+
+    def setup(self):
+        self._masker = SecretMasker()
+        self.log.addFilter(MaskingFilter(self._masker))
+        self._encoder: LiveEncoder | None = None
+        self._restarts_seen = 0
+        self.every(1.0, self._watch)
+        if self.width and self.height:
+            self._start(self.width, self.height)
+
+    def _start(self, width: int, height: int):
+        key = read_secret(self.key_env, self.key_file)
+        if key:
+            self._masker.add(key)
+        targets = parse_targets(self.targets, lambda template: self._masker.expand(template, key), self.segment_s)
+        settings = EncoderSettings(width, height, self.fps, self.bitrate or default_bitrate(self.targets),
+                                   self.x264_preset, self.audio)
+        self._encoder = LiveEncoder(settings, targets, self.log, self._masker)
+        self._encoder.start()
+        self._restarts_seen = 0
+
+    def _stop(self):
+        if self._encoder is not None:
+            self._encoder.stop()
+            self._encoder = None
+
+    def on_video(self, msg: Image):
+        if self._encoder is None:
+            h, w = msg.image.shape[:2]
+            self._start(self.width or w, self.height or h)
+        self._encoder.submit(msg.image)
+
+    def on_param(self, name, value):
+        # Every parameter shapes the ffmpeg command: restart it (at the first frame's size if none is set).
+        size = (self._encoder.settings.width, self._encoder.settings.height) if self._encoder else None
+        self._stop()
+        if self.width and self.height:
+            self._start(self.width, self.height)
+        elif size:
+            self._start(*size)
+
+    def _watch(self):
+        if self._encoder and self._encoder.restarts > self._restarts_seen:
+            for _ in range(self._encoder.restarts - self._restarts_seen):
+                self.count_error("ffmpeg_restart", "ffmpeg exited and was restarted")
+            self._restarts_seen = self._encoder.restarts
+
+    def teardown(self):
+        self._stop()

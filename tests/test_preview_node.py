@@ -1,0 +1,141 @@
+"""The preview node as a real process, checked with real HTTP clients (http.client and ffmpeg)."""
+
+import http.client
+import json
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from graph.testing import GraphHarness
+from nodes.messages import ChatMessage
+from servers.rtmp import free_port
+
+TOKEN = "preview-token-123"
+
+
+def launch(port, preview_params=None):
+    return {"nodes": [
+        {"name": "pattern", "node": "graph.builtin.testpattern", "params": {"width": 320, "height": 180, "fps": 15},
+         "remap": {"frames": "video"}},
+        {"name": "preview", "node": "nodes.preview", "params": {"port": port, **(preview_params or {})}},
+    ]}
+
+
+def wait_http(url, headers=None, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5)
+        except urllib.error.HTTPError:
+            raise
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def read_mjpeg_parts(host, port, count, path="/stream.mjpg"):
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "multipart/x-mixed-replace; boundary=frame"
+    images = []
+    while len(images) < count:
+        assert response.readline().strip() == b"--frame"
+        headers = {}
+        while (line := response.readline().strip()):
+            key, _, value = line.decode().partition(":")
+            headers[key.lower()] = value.strip()
+        assert headers["content-type"] == "image/jpeg"
+        jpeg = response.read(int(headers["content-length"]))
+        response.readline()
+        images.append(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
+    connection.close()
+    return images
+
+
+@pytest.fixture
+def open_preview():
+    port = free_port()
+    with GraphHarness(launch(port)) as harness:
+        wait_http(f"http://127.0.0.1:{port}/status.json")
+        yield harness, port
+
+
+def test_stream_page_and_status(open_preview):
+    harness, port = open_preview
+    images = read_mjpeg_parts("127.0.0.1", port, 3)
+    assert all(image is not None and image.shape == (180, 320, 3) for image in images)
+    assert not np.array_equal(images[0], images[2]), "the test pattern moves"
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
+    assert '<img id="video"' in page and "/stream.mjpg" in page and "/request" in page
+    deadline = time.monotonic() + 10      # heartbeats come once a second
+    while True:
+        status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json"))
+        if {"pattern", "preview"} <= set(status["nodes"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert status["fps"] > 0
+    assert {"pattern", "preview"} <= set(status["nodes"])
+    assert status["nodes"]["pattern"]["health"] == "ok"
+
+
+def test_ffmpeg_reads_the_stream(open_preview):
+    _, port = open_preview
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-f", "mpjpeg", "-i",
+                             f"http://127.0.0.1:{port}/stream.mjpg", "-frames:v", "5", "-f", "null", "-"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "320x180" in result.stderr
+
+
+def test_request_box_posts_to_chat(open_preview):
+    harness, port = open_preview
+    done = threading.Event()
+
+    def post_until_seen():
+        while not done.wait(0.5):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/request", data="kit  fox\n".encode(),
+                                             headers={"Content-Type": "text/plain"})
+            assert json.load(urllib.request.urlopen(request))["ok"]
+
+    poster = threading.Thread(target=post_until_seen, daemon=True)
+    poster.start()
+    try:
+        msg = harness.wait_for("chat", lambda m: m.text == "kit fox", timeout=20).msg
+    finally:
+        done.set()
+    assert isinstance(msg, ChatMessage)
+    assert msg.source == "web" and msg.message_id and msg.timestamp > 0
+
+
+def test_token_guards_everything():
+    port = free_port()
+    with GraphHarness(launch(port, {"token_env": "PREVIEW_TOKEN"}), env={"PREVIEW_TOKEN": TOKEN}):
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/status.json?token={TOKEN}")
+        for path in ("/", "/status.json", "/stream.mjpg", "/status.json?token=wrong"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(base + path, timeout=5)
+            assert refused.value.code == 401
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/request", data=b"bee"), timeout=5)
+        assert refused.value.code == 401
+        assert urllib.request.urlopen(f"{base}/?token={TOKEN}").status == 200
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert json.load(wait_http(f"{base}/status.json", bearer))["nodes"]
+        assert read_mjpeg_parts("127.0.0.1", port, 1, f"/stream.mjpg?token={TOKEN}")[0].shape == (180, 320, 3)
+
+
+def test_public_address_without_token_is_refused():
+    from nodes.video.mjpeg import PreviewServer
+    with pytest.raises(ValueError, match="token"):
+        PreviewServer("0.0.0.0", 0)

@@ -1,0 +1,64 @@
+"""The video output node as a real process: test pattern in, a file and a real RTMP server out."""
+
+import re
+import time
+
+import imageio_ffmpeg
+import pytest
+
+from graph.testing import GraphHarness
+from servers.rtmp import RtmpServer
+from test_ffmpeg_output import probe
+
+KEY = "live_4242_secretkey"
+
+
+def pattern(**params):
+    return {"name": "pattern", "node": "graph.builtin.testpattern", "remap": {"frames": "video"},
+            "params": {"width": 160, "height": 96, "fps": 25, **params}}
+
+
+def test_records_a_file_without_gaps_while_the_source_stalls(tmp_path):
+    path = tmp_path / "show.mkv"
+    launch = {"nodes": [pattern(pause_after=40, pause_s=2.0),
+                        {"name": "out", "node": "nodes.video_output",
+                         "params": {"targets": str(path), "fps": 25, "bitrate": "300k"}}]}
+    harness = GraphHarness(launch).start()
+    try:
+        harness.wait_output("starting /", timeout=30)
+        time.sleep(5.0)
+    finally:
+        harness.stop()
+    written = int(re.search(r"ffmpeg finished \(code 0\) after (\d+) frames", harness.text()).group(1))
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    assert frames == written
+    assert frames >= 25 * 4.5, "the 2 s stall was filled with repeated frames"
+    info = probe(path)
+    assert "Video: h264" in info and "160x96" in info and "Audio: aac" in info, info
+
+
+def test_streams_to_rtmp_masks_the_key_and_survives_a_server_restart(tmp_path):
+    with RtmpServer(tmp_path) as server:
+        launch = {"nodes": [pattern(),
+                            {"name": "out", "node": "nodes.video_output",
+                             "params": {"targets": server.url("{key}"), "key_env": "TEST_RTMP_KEY", "fps": 25,
+                                        "bitrate": "300k"}}]}
+        with GraphHarness(launch, env={"TEST_RTMP_KEY": KEY}) as harness:
+            harness.wait_output("starting /", timeout=30)
+            time.sleep(3.0)
+            server.kill()
+            harness.wait_output("restarting in", timeout=20)
+            server.start()
+            deadline = time.monotonic() + 30
+            while len(server.recordings()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(3.0)
+            errors = harness.statuses()["out"].errors
+        log = harness.text()
+    assert KEY not in log and "****" in log
+    assert errors.get("ffmpeg_restart", 0) >= 1
+    recordings = server.recordings()
+    assert len(recordings) >= 2 and all(KEY in r.name for r in recordings), "published under the real key"
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(recordings[-1]))
+    assert frames >= 25, "the stream resumed after the restart"
+    assert "160x96" in probe(recordings[-1]) and "Audio: aac" in probe(recordings[-1])
