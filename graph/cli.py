@@ -114,6 +114,8 @@ def check(file: str = typer.Argument(..., help="launch file (YAML)"),
           args: List[str] = typer.Argument(None, help="launch arguments as name:=value")):
     """Validate a launch file without starting anything; errors name the file, line and key."""
     spec = _parse_or_fail(file, args or [])
+    for note in spec.notes:
+        typer.echo(f"note: {note}")
     typer.echo(f"{file}: OK ({len(spec.nodes)} nodes"
                + (f", machines {', '.join(spec.machines)}" if spec.machines else "") + ")")
 

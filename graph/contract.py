@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from typing import Any
 
 from graph.message import Message
@@ -63,6 +64,15 @@ class Param:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise ValueError(f"{self.name} must be text, not {value!r}")
             value = str(value)
+        elif t is list and isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]  # "a, b" from a launch argument
+        elif t is dict and isinstance(value, str):
+            try:
+                value = json.loads(value or "{}")
+            except ValueError:
+                raise ValueError(f"{self.name} must be a mapping (or its JSON), not {value!r}") from None
+            if not isinstance(value, dict):
+                raise ValueError(f"{self.name} must be a mapping, not {type(value).__name__}")
         elif not isinstance(value, t):
             raise ValueError(f"{self.name} must be a {t.__name__}, not {type(value).__name__}")
         if self.choices is not None and value not in self.choices:

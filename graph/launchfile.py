@@ -34,12 +34,13 @@ import yaml
 
 from graph.contract import Input, Output, declared, load_node_class, resolve_topic
 
-TOP_KEYS = {"args", "nodes", "include", "machines", "graph"}
+TOP_KEYS = {"args", "env", "nodes", "include", "machines", "graph"}
 NODE_KEYS = {"name", "node", "params", "remap", "respawn", "respawn_delay", "max_restarts", "required", "machine",
              "doc", "stop_timeout"}
 INCLUDE_KEYS = {"file", "namespace", "args"}
 ARG_KEYS = {"default", "doc", "required"}
 MACHINE_KEYS = {"address", "doc"}
+ENV_KEYS = {"doc", "required"}
 GRAPH_KEYS = {"name", "base_port", "keys", "secure"}
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 SUBST_RE = re.compile(r"\$\{(arg|env):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -80,6 +81,7 @@ class Launch:
     graph: dict
     secrets: list[str]  # values of secret-looking environment variables used, to mask in logs
     missing_env: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # advice that is not an error (optional variables unset)
 
 
 class _Located:
@@ -128,6 +130,7 @@ class _Parser:
         self.machines: dict[str, str] = {}
         self.graph: dict = {}
         self.top_args: dict[str, str] = {}
+        self.notes: list[str] = []
 
     def problem(self, loc: _Located, at: tuple, text: str):
         self.problems.append(f"{loc.where(at)}: {_key_name(at)}: {text}")
@@ -147,7 +150,14 @@ class _Parser:
             line = f":{mark.line + 1}" if mark else ""
             self.problems.append(f"{path}{line}: (syntax): {getattr(err, 'problem', None) or err}")
             return
-        data = loc.build(tree) if tree is not None else {}
+        try:
+            data = loc.build(tree) if tree is not None else {}
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError) as err:
+            # A scalar with a tag PyYAML cannot build (!!python/object, a malformed !!timestamp or !!binary).
+            mark = getattr(err, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            self.problems.append(f"{path}{line}: (syntax): cannot read a value: {getattr(err, 'problem', None) or err}")
+            return
         if not isinstance(data, dict):
             self.problem(loc, (), "a launch file must be a mapping with a 'nodes' list")
             return
@@ -155,6 +165,7 @@ class _Parser:
             if key not in TOP_KEYS:
                 self.problem(loc, (key,), f"unknown key; expected one of {', '.join(sorted(TOP_KEYS))}")
         args = self.parse_args(loc, data.get("args") or {}, passed_args)
+        self.parse_env(loc, data.get("env") or {})
         if depth == 0:
             self.top_args = args
             self.parse_graph(loc, data.get("graph") or {}, args)
@@ -188,7 +199,7 @@ class _Parser:
             inc_args = {k: str(self.subst(loc, at + ("args", k), v, args)) for k, v in inc_args.items()}
             target = (path.parent / str(self.subst(loc, at + ("file",), inc["file"], args))).resolve()
             full_ns = "/".join(p for p in (namespace, sub_ns) if p)
-            self.parse_file(target, full_ns, inc_args, depth + 1, included_from=loc.where(at))
+            self.parse_file(target, full_ns, inc_args, depth + 1, included_from=f"{loc.where(at + ('file',))}: {_key_name(at + ('file',))}")
 
     def parse_args(self, loc, raw, passed: dict[str, str]) -> dict[str, str]:
         if not isinstance(raw, dict):
@@ -218,6 +229,28 @@ class _Parser:
                 self.problems.append(f"{loc.path}: args: unknown argument {name!r} given on the command line; "
                                      f"known: {', '.join(raw) or 'none'}")
         return values
+
+    def parse_env(self, loc, raw):
+        """Environment variables the nodes read themselves (secrets): missing required ones are errors."""
+        if not isinstance(raw, dict):
+            self.problem(loc, ("env",), "must map variable names to {doc, required}")
+            return
+        for name, spec in raw.items():
+            at = ("env", name)
+            spec = spec if isinstance(spec, dict) else {"doc": str(spec or "")}
+            for key in spec:
+                if key not in ENV_KEYS:
+                    self.problem(loc, at + (key,), f"unknown key; expected one of {', '.join(sorted(ENV_KEYS))}")
+            if self.environ.get(str(name)):
+                if SECRET_ENV_RE.search(str(name)):
+                    self.secrets.add(self.environ[str(name)])
+                continue
+            doc = f" ({spec['doc']})" if spec.get("doc") else ""
+            if spec.get("required", True):
+                self.missing_env.add(str(name))
+                self.problem(loc, at, f"environment variable {name} is not set{doc}")
+            else:
+                self.notes.append(f"{loc.where(at)}: env.{name}: not set{doc}")
 
     def subst(self, loc, at: tuple, value: Any, args: dict[str, str]) -> Any:
         """Substitute ${arg:..} and ${env:..} in strings, recursively in lists and mappings."""
@@ -379,7 +412,8 @@ def parse_launch(path: str | os.PathLike, cli_args: dict[str, str] | None = None
     if parser.problems:
         raise LaunchError(parser.problems)
     return Launch(path=str(path), nodes=parser.nodes, machines=parser.machines, args=parser.top_args,
-                  graph=parser.graph, secrets=sorted(parser.secrets), missing_env=sorted(parser.missing_env))
+                  graph=parser.graph, secrets=sorted(parser.secrets), missing_env=sorted(parser.missing_env),
+                  notes=parser.notes)
 
 
 def node_topics(spec: NodeSpec) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

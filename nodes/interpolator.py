@@ -25,7 +25,8 @@ class Interpolator(Node):
 
     keyframes = Input(Keyframe, "keyframes", delivery="queue:8", doc="dreamed keyframes with their zoom and rotation")
     overlay = Input(Overlay, "overlay", delivery="latest", doc="caption drawn on the video (empty: none)")
-    video = Output(Image, "video", doc="RGB frames at a constant rate and size")
+    video = Output(Image, "video", doc="RGB frames at a constant rate and size; meta: overlay text, labels and "
+                                       "sequence number of the keyframe that dominates the frame")
 
     fps = Param(float, 25.0, unit="Hz", doc="output frame rate", min=1, max=240)
     width = Param(int, 1280, unit="px", doc="output width", min=16, max=7680)
@@ -69,7 +70,8 @@ class Interpolator(Node):
             self._start_clock()
 
     def on_keyframes(self, msg: Keyframe):
-        self._blender.add(msg.image, msg.zoom, msg.rotation, time.monotonic(), msg.period)
+        tag = {"labels": list(msg.labels), "keyframe": msg.seq}
+        self._blender.add(msg.image, msg.zoom, msg.rotation, time.monotonic(), msg.period, tag)
 
     def on_overlay(self, msg: Overlay):
         self._text = msg.text
@@ -77,8 +79,9 @@ class Interpolator(Node):
 
     def tick(self):
         frame = self._pool.acquire()
-        self._blender.render(frame, time.monotonic())
+        shown = self._blender.render(frame, time.monotonic())
         if self.caption:
             self._caption.draw(frame)
-        self.video.publish(Image(image=frame, seq=self._seq, stamp=time.time()), pool=self._pool)
+        meta = {"overlay": self._text, **(shown or {})}
+        self.video.publish(Image(image=frame, seq=self._seq, stamp=time.time(), meta=meta), pool=self._pool)
         self._seq += 1

@@ -17,7 +17,8 @@ class VideoOutput(Node):
     drops, ffmpeg is restarted with exponential backoff (files written after a restart get -r1, -r2, ...).
     The stream key comes from an environment variable or a file and is masked (****) in every log line.
     Targets: `twitch`, `youtube`, or URL templates such as rtmp://host/app/{key} or rtmps://host/app/{env:VAR},
-    and file paths ending .mp4 .mkv .flv .ts .mov, separated by commas.
+    and file paths ending .mp4 .mkv .flv .ts .mov (strftime codes such as %Y%m%d-%H%M%S allowed; the folder is
+    created), separated by commas.
     """
 
     video = Input(Image, "video", delivery="latest", doc="frames to send (resized to the output size if needed)")
@@ -53,6 +54,10 @@ class VideoOutput(Node):
                                    self.x264_preset, self.audio)
         self._encoder = LiveEncoder(settings, targets, self.log, self._masker)
         self._encoder.start()
+        for target in targets:
+            self.log.info("%s: %s (%dx%d, %g fps)", "streaming to" if target.is_stream else "recording to",
+                          self._masker(target.location),
+                          width, height, self.fps)
         self._restarts_seen = 0
 
     def _stop(self):

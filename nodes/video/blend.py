@@ -17,16 +17,18 @@ class KeyframeBlender:
     def device(self) -> str:
         return self.warper.device
 
-    def add(self, image: np.ndarray, zoom: float, rotation: float, now: float, period_hint: float = 0.0):
+    def add(self, image: np.ndarray, zoom: float, rotation: float, now: float, period_hint: float = 0.0,
+            tag=None):
         """Take a keyframe (copied/uploaded here, so the caller's buffer may be reused) that arrived at `now`."""
-        self.timeline.add(self.warper.upload(image), zoom, rotation, now, period_hint)
+        self.timeline.add(self.warper.upload(image), zoom, rotation, now, period_hint, tag)
 
-    def render(self, out: np.ndarray, now: float) -> bool:
-        """Draw the frame for monotonic time `now` into out; black and False before the first keyframe."""
+    def render(self, out: np.ndarray, now: float):
+        """Draw the frame for monotonic time `now` into out and return the dominant keyframe's tag;
+        black and None before the first keyframe."""
         shot = self.timeline.shot(now)
         if shot is None:
             out.fill(0)
-            return False
+            return None
         self.warper.render(out, shot.first, shot.first_zoom, shot.first_rotation,
                            shot.second, shot.second_zoom, shot.second_rotation, shot.weight)
-        return True
+        return shot.tag

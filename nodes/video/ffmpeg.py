@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,10 @@ def parse_targets(spec: str, expand, segment_seconds: float = 0.0) -> list[Targe
         if template.startswith(("rtmp://", "rtmps://")):
             targets.append(Target(expand(template)))
         else:
-            targets.append(Target(template, segment_seconds))
+            # File names may carry the start time (strftime codes); their folder is created.
+            path = Path(time.strftime(template))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            targets.append(Target(str(path), segment_seconds))
     if not targets:
         raise ValueError("no output target given")
     return targets

@@ -33,6 +33,7 @@ class _Entry:
     source: Any
     zoom: float
     rotation: float
+    tag: Any = None       # caller's description of the keyframe (labels, sequence number)
 
 
 @dataclass
@@ -45,6 +46,13 @@ class Shot:
     second_zoom: float = 1.0
     second_rotation: float = 0.0
     weight: float = 0.0
+    first_tag: Any = None
+    second_tag: Any = None
+
+    @property
+    def tag(self) -> Any:
+        """The tag of the keyframe that dominates the frame."""
+        return self.second_tag if self.second is not None and self.weight >= 0.5 else self.first_tag
 
 
 class KeyframeTimeline:
@@ -69,11 +77,11 @@ class KeyframeTimeline:
         """Keyframes received but not yet being blended in."""
         return len(self._pending)
 
-    def add(self, source: Any, zoom: float, rotation: float, now: float, period_hint: float = 0.0):
+    def add(self, source: Any, zoom: float, rotation: float, now: float, period_hint: float = 0.0, tag: Any = None):
         """Queue a keyframe that arrived at `now` (monotonic seconds)."""
         self.advance(now)
         self._note_arrival(now, period_hint)
-        entry = _Entry(source, float(zoom) if zoom > 0 else 1.0, float(rotation))
+        entry = _Entry(source, float(zoom) if zoom > 0 else 1.0, float(rotation), tag)
         if self._first is None:
             self._first, self._drift = entry, (entry.zoom, entry.rotation)
             self._last_time = now
@@ -134,10 +142,11 @@ class KeyframeTimeline:
         if self._first is None:
             return None
         self.advance(now)
-        shot = Shot(self._first.source, self._first_zoom, self._first_rotation)
+        shot = Shot(self._first.source, self._first_zoom, self._first_rotation, first_tag=self._first.tag)
         if self._second is not None:
             p = self._phase
             shot.second = self._second.source
+            shot.second_tag = self._second.tag
             shot.second_zoom = self._second.zoom ** p
             shot.second_rotation = self._second.rotation * p
             shot.weight = p + 1.0
