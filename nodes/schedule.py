@@ -1,0 +1,337 @@
+"""Who gets to pick what the network dreams of next: the "VJ bot" logic, free of any I/O.
+
+As in 2015, a subject named in chat is held for `hold_seconds` and requests made meanwhile wait in line.
+Beyond that:
+- one pending request per user (a newer one replaces it and keeps its place), users served in arrival order,
+  so nobody gets two subjects in a row while others wait; when a subject starts, everyone else waiting for the
+  very same subject is served with it;
+- a subject that was just requested is refused for `cooldown_seconds`;
+- moderators (a configurable list, moderator/broadcaster badges, and "instant" sources such as OSC) can
+  `!skip`, `!hold N` and `!clear`; requests from instant sources take the screen at once;
+- autopilot when nobody asks: the playlist (or random classes), one every `idle_seconds`; a viewer's request
+  replaces an autopilot subject at once;
+- replies from varied templates, a global reply budget, and at most one "unknown word" hint per user a minute.
+The clock is injected, so tests control time.
+"""
+from __future__ import annotations
+
+import collections
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from nodes.irc import SlidingWindow
+from nodes.vocab import ParseResult, Vocabulary
+
+_COMMAND = re.compile(r"^!(\w+)\s*(.*)$", re.S)
+_REQUEST_COMMANDS = ("dream", "d")
+
+NOW_TEMPLATES = ("One {subject} coming up next, @{user}!", "@{user} {subject}, coming right up!",
+                 "Dreaming of {subject} for @{user}...", "@{user} here comes {subject}!",
+                 "@{user} one {subject}, fresh from the neurons!")
+QUEUED_TEMPLATES = ("@{user} {subject} is in line (#{position}).", "@{user} got it: {subject} after {ahead} more.",
+                    "@{user} {subject} queued, #{position}.", "@{user} noted! {subject} comes after {ahead} more.")
+REPLACED_TEMPLATES = ("@{user} changed your wish to {subject} (#{position} in line).",
+                      "@{user} ok, {subject} instead (#{position}).")
+SUGGEST_TEMPLATES = ('@{user} I can\'t dream "{word}" - did you mean {suggestion}?',
+                     '@{user} "{word}"? Maybe you meant {suggestion}.')
+# No {word} here: echoing arbitrary text would let anyone make the bot say anything.
+UNKNOWN_TEMPLATES = ("@{user} I don't know that one. Try one of 1000 things, like {example}.",
+                     "@{user} that is not in my dreams; try e.g. {example}.")
+ON_SCREEN_TEMPLATE = "@{user} {subject} is on screen right now!"
+COOLING_TEMPLATE = "@{user} we just had {subject}; pick something else for a few minutes."
+FULL_TEMPLATE = "@{user} the line is full, try again in a minute."
+
+
+class ChatLike(Protocol):
+    """What the schedule reads from a chat message (nodes.messages.ChatMessage has these fields)."""
+
+    source: str
+    channel: str
+    user: str
+    display_name: str
+    text: str
+    message_id: str
+    badges: list[str]
+
+
+@dataclass(frozen=True)
+class Subject:
+    class_ids: tuple[int, ...]
+    labels: tuple[str, ...]
+    user: str = ""              # login of the requester; "" for autopilot
+    display_name: str = ""      # "" shows no name (autopilot, an operator's pick)
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        return tuple(sorted(self.class_ids))
+
+    @property
+    def phrase(self) -> str:
+        """"pizza with volcano", as the 2015 bot said it."""
+        return " with ".join(self.labels)
+
+    @property
+    def overlay(self) -> str:
+        """"@user: volcano & pizza" for a request, "volcano & pizza" for autopilot."""
+        names = " & ".join(self.labels)
+        return f"@{self.display_name}: {names}" if self.display_name else names
+
+
+@dataclass
+class Reply:
+    channel: str
+    text: str
+    reply_to: str = ""
+
+
+@dataclass
+class Outcome:
+    changed: bool = False                    # the current subject changed: publish a new target
+    replies: list[Reply] = field(default_factory=list)
+
+    def merge(self, other: "Outcome") -> "Outcome":
+        self.changed |= other.changed
+        self.replies += other.replies
+        return self
+
+
+@dataclass
+class _Request:
+    subject: Subject
+    channel: str
+    message_id: str
+
+
+@dataclass
+class ScheduleConfig:
+    hold_seconds: float = 60.0
+    idle_seconds: float = 60.0            # an autopilot subject lasts this long; idle time before autopilot
+    cooldown_seconds: float = 300.0       # a requested subject is refused again for this long
+    max_pending: int = 200                # users waiting at most; further requests are refused
+    moderators: tuple[str, ...] = ()      # logins allowed to !skip / !hold / !clear besides badge holders
+    instant_sources: tuple[str, ...] = ("osc",)  # sources whose requests take the screen at once
+    autopilot: bool = True
+    playlist: tuple[str, ...] = ()        # autopilot subjects as requests ("volcano", "pizza + bee"); empty: random
+    replies: bool = True
+    replies_per_minute: int = 30          # reply budget (Twitch allows 20 per 30 s)
+    unknown_reply_interval: float = 60.0  # at most one "unknown word" hint per user in this many seconds
+    max_hold_seconds: float = 3600.0
+
+
+class Schedule:
+    def __init__(self, vocabulary: Vocabulary, config: ScheduleConfig | None = None,
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None):
+        self.vocabulary = vocabulary
+        self.config = config or ScheduleConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.current: Subject | None = None
+        self.started_at = 0.0
+        self.hold_until = 0.0     # before this a waiting request cannot take over
+        self.idle_until = 0.0     # after this, with nobody waiting, autopilot takes over
+        self.pending: collections.OrderedDict[str, _Request] = collections.OrderedDict()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._requested_at: dict[tuple[int, ...], float] = {}          # subject key -> last start by request
+        self._hinted_at: collections.OrderedDict[str, float] = collections.OrderedDict()
+        self.reconfigure(self.config)
+
+    def reconfigure(self, config: ScheduleConfig) -> None:
+        """Apply new settings (live parameter changes); the screen and the line stay as they are."""
+        self.config = config
+        self._reply_budget = SlidingWindow(config.replies_per_minute, 60.0, self.clock)
+        self._playlist, self.invalid_playlist_words = self._parse_playlist(config.playlist)
+        self._playlist_index = 0
+
+    # --- input --------------------------------------------------------------------------------------------
+    def handle(self, chat: ChatLike) -> Outcome:
+        """React to one chat message: a moderator command, a request, or nothing."""
+        self.counts["messages"] += 1
+        text = chat.text.strip()
+        command = _COMMAND.match(text)
+        if command:
+            name, argument = command.group(1).lower(), command.group(2).strip()
+            if name in _REQUEST_COMMANDS:
+                return self._request(chat, argument, explicit=True)
+            return self._command(name, argument) if self.is_moderator(chat) else Outcome()
+        return self._request(chat, text, explicit=False)
+
+    def is_moderator(self, chat: ChatLike) -> bool:
+        return (chat.user.lower() in self.config.moderators or chat.source in self.config.instant_sources
+                or any(b.startswith(("moderator/", "broadcaster/")) for b in chat.badges))
+
+    def tick(self) -> Outcome:
+        """Advance time: start the next request once the hold is over, or autopilot when idle."""
+        self._forget_old(self.clock())
+        return self._advance()
+
+    # --- moderator commands -------------------------------------------------------------------------------
+    def skip(self) -> Outcome:
+        self.counts["skips"] += 1
+        return self._advance(force=True)
+
+    def hold(self, seconds: float) -> Outcome:
+        now = self.clock()
+        self.hold_until = self.idle_until = now + max(0.0, min(seconds, self.config.max_hold_seconds))
+        return Outcome()
+
+    def clear(self) -> Outcome:
+        self.pending.clear()
+        return Outcome()
+
+    def _command(self, name: str, argument: str) -> Outcome:
+        if name == "skip":
+            return self.skip()
+        if name == "hold":
+            try:
+                seconds = float(argument) if argument else self.config.hold_seconds
+            except ValueError:
+                return Outcome()
+            if seconds != seconds:  # NaN
+                return Outcome()
+            return self.hold(seconds)
+        if name == "clear":
+            return self.clear()
+        return Outcome()
+
+    # --- requests -----------------------------------------------------------------------------------------
+    def _request(self, chat: ChatLike, text: str, explicit: bool) -> Outcome:
+        parsed = self.vocabulary.parse(text)
+        if not parsed.matches:
+            return self._unknown(chat, text, parsed, explicit)
+        self.counts["requests"] += 1
+        instant = chat.source in self.config.instant_sources
+        # An operator's pick (OSC) is held like a request but shown without a name.
+        subject = Subject(tuple(parsed.class_ids), tuple(parsed.labels), chat.user.lower() or chat.source,
+                          "" if instant else chat.display_name or chat.user)
+        request = _Request(subject, chat.channel, chat.message_id)
+        now = self.clock()
+        if instant:
+            self._start(subject, now)
+            return Outcome(changed=True)
+        current = self.current
+        if current is not None and current.key == subject.key:
+            if current.user:
+                return self._reply(request, ON_SCREEN_TEMPLATE)
+            self._start(subject, now)  # a viewer adopts what autopilot shows: it is theirs for the full hold
+            return Outcome(changed=True, replies=self._reply(request, self.rng.choice(NOW_TEMPLATES)).replies)
+        if now - self._requested_at.get(subject.key, -1e18) < self.config.cooldown_seconds:
+            self.counts["refused_cooldown"] += 1
+            return self._reply(request, COOLING_TEMPLATE)
+        replaced = subject.user in self.pending
+        if not replaced and len(self.pending) >= self.config.max_pending:
+            self.counts["refused_full"] += 1
+            return self._reply(request, FULL_TEMPLATE)
+        self.pending[subject.user] = request   # a replaced request keeps its place in line
+        outcome = self._advance()
+        if self.current is not None and self.current.user == subject.user and outcome.changed:
+            return outcome.merge(self._reply(request, self.rng.choice(NOW_TEMPLATES)))
+        if subject.user not in self.pending:  # served along with someone else's identical request
+            return outcome
+        position = list(self.pending).index(subject.user) + 1  # O(max_pending)
+        templates = REPLACED_TEMPLATES if replaced else QUEUED_TEMPLATES
+        return outcome.merge(self._reply(request, self.rng.choice(templates), position=position))
+
+    def _unknown(self, chat: ChatLike, text: str, parsed: ParseResult, explicit: bool) -> Outcome:
+        """A hint for what looks like a request for something unknown; ordinary chatter gets nothing."""
+        word = parsed.unknown[0] if parsed.unknown else text.strip()
+        suggestion = parsed.suggestions.get(word)
+        looks_like_request = explicit or suggestion is not None or "+" in text or "&" in text
+        if not word or not looks_like_request:
+            return Outcome()
+        now = self.clock()
+        user = chat.user.lower()
+        if now - self._hinted_at.get(user, -1e18) < self.config.unknown_reply_interval:
+            return Outcome()
+        self._hinted_at[user] = now
+        self._hinted_at.move_to_end(user)
+        while len(self._hinted_at) > 4 * self.config.max_pending + 1000:  # bounded under any flood
+            self._hinted_at.popitem(last=False)
+        request = _Request(Subject((), (), user, chat.display_name or chat.user), chat.channel, chat.message_id)
+        if suggestion:
+            return self._reply(request, self.rng.choice(SUGGEST_TEMPLATES), word=word[:40], suggestion=suggestion)
+        example = self.vocabulary.labels[self.vocabulary.random_class()]
+        return self._reply(request, self.rng.choice(UNKNOWN_TEMPLATES), example=example)
+
+    def _reply(self, request: _Request, template: str, **values) -> Outcome:
+        if not self.config.replies or not request.channel:
+            return Outcome()
+        if not self._reply_budget.try_acquire():
+            self.counts["replies_over_budget"] += 1
+            return Outcome()
+        values.setdefault("position", 1)
+        values["ahead"] = values["position"] - 1
+        text = template.format(user=request.subject.display_name, subject=request.subject.phrase, **values)
+        return Outcome(replies=[Reply(request.channel, text, request.message_id)])
+
+    # --- the screen ---------------------------------------------------------------------------------------
+    def _advance(self, force: bool = False) -> Outcome:
+        now = self.clock()
+        if self.pending and (force or self.current is None or now >= self.hold_until):
+            request = self._next_request()
+            self._start(request.subject, now)
+            served = [user for user, waiting in self.pending.items() if waiting.subject.key == request.subject.key]
+            for user in served:
+                del self.pending[user]
+            return Outcome(changed=True)
+        if self.config.autopilot and (force or self.current is None or now >= self.idle_until):
+            subject = self._autopilot_subject(now)
+            if subject is not None:
+                self._start(subject, now)
+                self.counts["autopilot"] += 1
+                return Outcome(changed=True)
+        return Outcome()
+
+    def _next_request(self) -> _Request:
+        """The longest-waiting request, passing over the user on screen when anybody else waits."""
+        on_screen = self.current.user if self.current else ""
+        user = next((u for u in self.pending if u != on_screen), None) or next(iter(self.pending))
+        return self.pending.pop(user)
+
+    def _start(self, subject: Subject, now: float) -> None:
+        self.current = subject
+        self.started_at = now
+        if subject.user:
+            self._requested_at[subject.key] = now
+            self.hold_until = now + self.config.hold_seconds
+            self.idle_until = now + max(self.config.hold_seconds, self.config.idle_seconds)
+        else:  # autopilot: any request may take over at once
+            self.hold_until = now
+            self.idle_until = now + self.config.idle_seconds
+        self.counts["subjects"] += 1
+
+    def _autopilot_subject(self, now: float) -> Subject | None:
+        """The next playlist entry (or a random class) that is not on screen and not just requested."""
+        current_key = self.current.key if self.current else None
+        candidates = len(self._playlist) or 20
+        for _ in range(candidates):
+            if self._playlist:
+                subject = self._playlist[self._playlist_index % len(self._playlist)]
+                self._playlist_index += 1
+            else:
+                class_id = self.vocabulary.random_class()
+                subject = Subject((class_id,), (self.vocabulary.labels[class_id],))
+            fresh = now - self._requested_at.get(subject.key, -1e18) >= self.config.cooldown_seconds
+            if subject.key != current_key and fresh:
+                return subject
+        return None
+
+    def _parse_playlist(self, words: tuple[str, ...]) -> tuple[list[Subject], list[str]]:
+        subjects, invalid = [], []
+        for entry in words:
+            parsed = self.vocabulary.parse(entry)
+            if parsed.matches and not parsed.unknown:
+                subjects.append(Subject(tuple(parsed.class_ids), tuple(parsed.labels)))
+            else:
+                invalid.append(entry)
+        return subjects, invalid
+
+    def _forget_old(self, now: float) -> None:
+        cooldown = self.config.cooldown_seconds
+        for key in [k for k, t in self._requested_at.items() if now - t >= cooldown]:
+            del self._requested_at[key]
+        interval = self.config.unknown_reply_interval
+        while self._hinted_at and now - next(iter(self._hinted_at.values())) >= interval:
+            self._hinted_at.popitem(last=False)
