@@ -135,7 +135,3 @@ class GraphClient:
         if self._publisher:
             time.sleep(0.2)  # give the last message time to leave before the endpoint goes away
             self._publisher.close()
-            try:
-                os.unlink(self.graph.ipc_endpoint(f"_cli-{os.getpid()}")[len("ipc://"):])
-            except OSError:
-                pass

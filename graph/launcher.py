@@ -24,7 +24,7 @@ from graph.launchfile import Launch, NodeSpec
 from graph.message import LaunchState
 from graph.node import NodeConfig
 from graph.runtime import GraphDir, safe_name
-from graph.security import Security
+from graph.security import KEYS_ENV, Security
 from graph.transport import Publisher
 
 log = logging.getLogger("launch")
@@ -49,11 +49,17 @@ class Masker:
 
 @dataclass
 class Placement:
-    """Where participants listen: ipc on this machine, tcp for peers on other machines."""
+    """Where participants listen: ipc on this machine, tcp for peers on other machines.
+
+    Ports from ``base_port + 1``: one per node (by its index in the launch file, whichever machine runs it), then
+    one per machine for its launcher, then one per machine for command-line tools (``topic pub``, ``param set``)
+    so that what they publish reaches nodes on every machine.
+    """
 
     machine: str
     base_port: int
     addresses: dict[str, str]
+    node_count: int = 0
 
     def port(self, index: int) -> int:
         return self.base_port + 1 + index
@@ -63,6 +69,12 @@ class Placement:
 
     def tcp_connect(self, machine: str, index: int) -> str:
         return f"tcp://{self.addresses[machine]}:{self.port(index)}"
+
+    def launcher_index(self, machine: str) -> int:
+        return self.node_count + sorted(self.addresses).index(machine)
+
+    def tools_index(self, machine: str) -> int:
+        return self.node_count + len(self.addresses) + sorted(self.addresses).index(machine)
 
 
 class Proc:
@@ -91,23 +103,26 @@ class Supervisor:
         self.failed_required: str | None = None
         stem = graph_name or launch.graph.get("name") or os.path.splitext(os.path.basename(launch.path))[0]
         self.graph = GraphDir.create(stem)
-        keys = launch.graph.get("keys") or ""
         secure = launch.graph.get("secure")
-        self.keys_dir = keys if (keys and str(secure).lower() != "false") else ""
-        self.placement = Placement(machine, int(launch.graph.get("base_port", DEFAULT_BASE_PORT)), launch.machines)
+        # A graph that spans machines is encrypted by default; the keys may come from the environment so that
+        # each machine keeps them wherever it likes.
+        keys = launch.graph.get("keys") or (os.environ.get(KEYS_ENV, "") if launch.machines else "")
+        self.keys_dir = os.path.abspath(os.path.expanduser(keys)) if (keys and str(secure).lower() != "false") else ""
+        self.placement = Placement(machine, int(launch.graph.get("base_port", DEFAULT_BASE_PORT)), launch.machines,
+                                   len(launch.nodes))
         if launch.machines and not machine:
             raise ValueError(f"this graph spans machines ({', '.join(launch.machines)}); start it on each with --machine NAME")
         if machine and machine not in launch.machines:
             raise ValueError(f"unknown machine {machine!r}; the launch file declares {', '.join(launch.machines) or 'none'}")
         if launch.machines and not self.keys_dir and str(secure).lower() != "false":
-            raise ValueError("a graph that spans machines needs keys: set graph.keys to a directory made with "
-                             "`dreamgraph keys generate DIR` (or graph.secure: false to run unencrypted)")
+            raise ValueError("a graph that spans machines needs keys: set graph.keys (or DREAMGRAPH_KEYS) to a directory "
+                             "made with `dreamgraph keys generate DIR` (or graph.secure: false to run unencrypted)")
         self.procs = [Proc(spec, i) for i, spec in enumerate(launch.nodes) if self._is_local(spec)]
         ctx = zmq.Context.instance()
         security = Security(self.keys_dir) if self.keys_dir else None
         bind = [self.graph.ipc_endpoint("_launch" + (f"-{machine}" if machine else ""))]
         if launch.machines:
-            bind.append(f"tcp://0.0.0.0:{self.placement.base_port + 1 + len(launch.nodes) + sorted(launch.machines).index(machine)}")
+            bind.append(self.placement.tcp_bind(self.placement.launcher_index(machine)))
         self.publisher = Publisher(ctx, bind, f"_launch#{os.getpid()}", security)
         self.publisher.latched_topics.add(LAUNCH_TOPIC)
 
@@ -122,10 +137,16 @@ class Supervisor:
             return []
         endpoints = [self.placement.tcp_connect(spec.machine, i) for i, spec in enumerate(self.launch.nodes)
                      if spec.machine != self.placement.machine]
-        for j, name in enumerate(sorted(self.launch.machines)):
-            if name != self.placement.machine:
-                endpoints.append(f"tcp://{self.launch.machines[name]}:{self.placement.base_port + 1 + len(self.launch.nodes) + j}")
+        others = [name for name in sorted(self.launch.machines) if name != self.placement.machine]
+        endpoints += [self.placement.tcp_connect(name, self.placement.launcher_index(name)) for name in others]
+        endpoints += [self.placement.tcp_connect(name, self.placement.tools_index(name)) for name in others]
         return endpoints
+
+    def tools_bind(self) -> list[str]:
+        """Where a command-line tool on this machine publishes so that every machine's nodes hear it."""
+        if not self.launch.machines:
+            return []
+        return [self.placement.tcp_bind(self.placement.tools_index(self.placement.machine))]
 
     # -- output --------------------------------------------------------------------------------------------
 
@@ -209,10 +230,11 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGHUP, self._request_stop)  # `--remote ssh`: the ssh connection went away
         self.graph.write_info({
             "pid": os.getpid(), "launch_file": os.path.abspath(self.launch.path), "machine": self.placement.machine,
             "started": time.time(), "nodes": [p.spec.name for p in self.procs],
-            "connect": self.remote_endpoints(), "keys_dir": self.keys_dir})
+            "connect": self.remote_endpoints(), "publish_bind": self.tools_bind(), "keys_dir": self.keys_dir})
         self.emit("launch", f"graph {self.graph.graph_id}: starting {len(self.procs)} node(s)")
         deadline = time.monotonic() + self.duration if self.duration else None
         for proc in self.procs:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 import typing
 from typing import Any, ClassVar
@@ -241,10 +242,10 @@ def _decode_array(descriptor, frame, cls):
         raise DecodeError("malformed array descriptor") from None
     if name not in cls._array_fields:
         raise DecodeError(f"{cls.TYPE} has no array field {name!r}")
-    if dtype not in ALLOWED_DTYPES or not 0 < len(shape) <= MAX_DIMS or min(shape) < 0:
+    if dtype not in ALLOWED_DTYPES or not 0 < len(shape) <= MAX_DIMS or min(shape) < 0 or max(shape) > MAX_ARRAY_BYTES:
         raise DecodeError(f"array {name}: unsupported dtype/shape {dtype} {shape}")
     buffer = frame.buffer if hasattr(frame, "buffer") else memoryview(frame)
-    expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    expected = math.prod(shape) * np.dtype(dtype).itemsize  # Python ints: np.prod would wrap around
     if expected != buffer.nbytes or expected > MAX_ARRAY_BYTES:
         raise DecodeError(f"array {name}: {buffer.nbytes} bytes do not fit {dtype} {shape}")
     return name, np.frombuffer(buffer.toreadonly(), dtype=dtype).reshape(shape)  # read-only view, no copy

@@ -172,9 +172,9 @@ class Node:
             handler = getattr(self, f"on_{name}", None)
             if handler is None:
                 raise TypeError(f"{type(self).__name__} declares input {name!r} but no on_{name} method")
-            sub = Subscription(self._ctx, self.resolve(decl.topic), decl.delivery, self._security)
+            sub = Subscription(self._ctx, self.resolve(decl.topic), decl.delivery, self._security, decl.type)
             self._inputs.append((decl, sub, handler, RateMeter()))
-        param_sub = Subscription(self._ctx, resolve_topic(PARAM_TOPIC), Delivery(False, 64), self._security)
+        param_sub = Subscription(self._ctx, resolve_topic(PARAM_TOPIC), Delivery(False, 64), self._security, ParamSet)
         self._inputs.append((Input(ParamSet, PARAM_TOPIC, "queue:64"), param_sub, self._on_param_set, RateMeter()))
         self._static_endpoints = list(config.connect)
         self._discover()

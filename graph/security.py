@@ -10,16 +10,25 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import socket
 import threading
+import time
 
 import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils.monitor import recv_monitor_message
 
 log = logging.getLogger(__name__)
 
 SERVER = "server"
 CLIENT = "client"
+KEYS_ENV = "DREAMGRAPH_KEYS"
+REFUSAL_LOG_WINDOW_S = 10.0  # a refused peer retries every 100 ms; log it once per window with a count
+
+_WATCHED_EVENTS = (zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                   | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_MONITOR_STOPPED)
+_FAILURES = {zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_AUTH}
 
 
 def generate_keys(directory: str | os.PathLike) -> pathlib.Path:
@@ -36,11 +45,82 @@ def generate_keys(directory: str | os.PathLike) -> pathlib.Path:
     return root
 
 
-class _LoggingAuthenticator(ThreadAuthenticator):
-    """Logs refused peers by address (never their keys)."""
+def refusal_reason(event: int, value: int) -> str:
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return "its client key is not among the allowed keys"
+    if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if value == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+            return "it does not use CurveZMQ encryption"
+        if value == zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+            return "it does not hold this graph's keys"
+        return f"protocol error {value:#x} during the handshake"
+    return "it left during the handshake (it lacks this graph's keys or does not use CurveZMQ)"
 
-    def __init__(self, ctx):
-        super().__init__(ctx, log=logging.getLogger("graph.security.auth"))
+
+def _peer_of(fd: int) -> str:
+    """The remote address of a socket libzmq just accepted (it may already be closed: then '')."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return ""
+    try:
+        peer = sock.getpeername()
+        return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "a local process"
+    except OSError:
+        return ""
+    finally:
+        sock.detach()
+
+
+class RefusalLogger(threading.Thread):
+    """Reads a server socket's monitor and logs every refused peer by address, once per window per address.
+
+    libzmq reports a failed handshake and then, in the same I/O thread, the disconnect of that connection's file
+    descriptor; the descriptor's peer address was taken when the connection was accepted.
+    """
+
+    def __init__(self, sock: zmq.Socket):
+        super().__init__(name="refusal-logger", daemon=True)
+        self.monitor = sock.get_monitor_socket(_WATCHED_EVENTS)
+        self.refused = 0
+        self._peers: dict[int, str] = {}
+        self._last_logged: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def run(self):
+        failure = None
+        try:
+            while True:
+                event = recv_monitor_message(self.monitor)
+                kind, value = event["event"], event["value"]
+                if kind == zmq.EVENT_MONITOR_STOPPED:
+                    return
+                if kind == zmq.EVENT_ACCEPTED:
+                    self._peers[value] = _peer_of(value)
+                elif kind in _FAILURES:
+                    failure = (kind, value, event["endpoint"].decode("utf-8", "replace"))
+                    continue
+                elif kind == zmq.EVENT_DISCONNECTED:
+                    peer = self._peers.pop(value, "")
+                    if failure:
+                        self._report(peer or "an unknown address", *failure)
+                failure = None
+        except zmq.ZMQError:
+            return  # the context is being terminated
+        finally:
+            self.monitor.close(0)
+
+    def _report(self, peer: str, kind: int, value: int, endpoint: str):
+        self.refused += 1
+        host = peer.rsplit(":", 1)[0]
+        now = time.monotonic()
+        if now - self._last_logged.get(host, -1e9) < REFUSAL_LOG_WINDOW_S:
+            self._suppressed[host] = self._suppressed.get(host, 0) + 1
+            return
+        more = self._suppressed.pop(host, 0)
+        self._last_logged[host] = now
+        log.warning("refused connection from %s on %s: %s%s", peer, endpoint, refusal_reason(kind, value),
+                    f" ({more} more refusals from {host} since the last report)" if more else "")
 
 
 class Security:
@@ -66,14 +146,18 @@ class Security:
         with self._lock:
             auth = self._authenticators.get(id(ctx))
             if auth is None:
-                auth = _LoggingAuthenticator(ctx)
+                auth = ThreadAuthenticator(ctx, log=logging.getLogger("graph.security.auth"))
                 auth.start()
                 auth.configure_curve(domain="*", location=str(self.allowed_dir))
                 self._authenticators[id(ctx)] = auth
         return auth
 
+    def __repr__(self):
+        return f"Security(allowed_dir={str(self.allowed_dir)!r})"  # never the keys
+
     def make_server(self, sock: zmq.Socket):
         self._authenticator(sock.context)
+        RefusalLogger(sock).start()
         sock.curve_secretkey = self.server_secret
         sock.curve_publickey = self.server_public
         sock.curve_server = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -20,6 +21,20 @@ from graph import message as wire
 from graph.security import Security
 
 log = logging.getLogger(__name__)
+
+
+HEARTBEAT_IVL_MS = 1000
+HEARTBEAT_TIMEOUT_MS = 4000
+CONNECT_TIMEOUT_MS = 2000
+
+
+def keep_alive(sock: zmq.Socket):
+    """Heartbeats on connections (tcp), so a dead peer or a cut link is noticed in seconds and reconnected,
+    instead of a half-open connection waiting forever; a connect attempt sent into a dead link is retried."""
+    sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+    sock.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
+    sock.setsockopt(zmq.CONNECT_TIMEOUT, CONNECT_TIMEOUT_MS)
 
 
 @dataclass(frozen=True)
@@ -52,11 +67,13 @@ class Publisher:
         self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscriber's subscription, not just the first
         self.socket.setsockopt(zmq.SNDHWM, sndhwm)
         self.socket.setsockopt(zmq.LINGER, 0)
+        keep_alive(self.socket)
         if security:
             security.make_server(self.socket)
+        self.endpoints = []
         for endpoint in endpoints:
             self.socket.bind(endpoint)
-        self.endpoints = [self.socket.getsockopt_string(zmq.LAST_ENDPOINT)] if endpoints else []
+            self.endpoints.append(self.socket.getsockopt_string(zmq.LAST_ENDPOINT))
         self.source = source
         self._seq: dict[str, int] = collections.defaultdict(int)
         self._latched: dict[str, list] = {}
@@ -94,18 +111,27 @@ class Publisher:
 
     def close(self):
         self.socket.close(0)
+        for endpoint in self.endpoints:
+            if endpoint.startswith("ipc://"):  # a departed participant must not stay discoverable
+                try:
+                    os.unlink(endpoint[len("ipc://"):])
+                except OSError:
+                    pass
 
 
 class Subscription:
     """One input: a SUB socket on every known publisher, buffered by its delivery policy."""
 
-    def __init__(self, ctx: zmq.Context, topic: str, delivery: Delivery, security: Security | None = None):
+    def __init__(self, ctx: zmq.Context, topic: str, delivery: Delivery, security: Security | None = None,
+                 msg_type: type[wire.Message] | None = None):
         self.topic = topic
+        self.msg_type = msg_type
         self.delivery = delivery
         self.socket = ctx.socket(zmq.SUB)
         # Latest-only inputs keep tiny socket buffers so stale frames are dropped early, not queued.
         self.socket.setsockopt(zmq.RCVHWM, 4 if delivery.latest else max(1000, delivery.depth))
         self.socket.setsockopt(zmq.LINGER, 0)
+        keep_alive(self.socket)
         if security:
             security.make_client(self.socket)
         self.socket.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
@@ -136,6 +162,10 @@ class Subscription:
                 on_reject(str(err))
                 continue
             if env.topic != self.topic:
+                continue
+            if self.msg_type is not None and not isinstance(env.msg, self.msg_type):
+                self.rejected += 1
+                on_reject(f"{env.msg.TYPE} on /{self.topic}, which carries {self.msg_type.TYPE}")
                 continue
             if self._last_seq.get(env.source, 0) >= env.seq:
                 continue  # a latched value re-sent for somebody else's late join

@@ -41,8 +41,8 @@ class _CheckedDispatcher(Dispatcher):
     def call_handlers_for_packet(self, data, client_address):
         try:
             osc_packet.OscPacket(data)
-        except osc_packet.ParseError as err:
-            self.on_garbage(f"malformed OSC packet: {err}")
+        except Exception as err:  # python-osc raises ParseError, UnicodeDecodeError, struct.error, ... on garbage
+            self.on_garbage(f"malformed OSC packet: {err.__class__.__name__}")
             return []
         return super().call_handlers_for_packet(data, client_address)
 

@@ -65,6 +65,7 @@ class LiveEncoder:
 
     def _run(self):
         process, failures, started = None, 0, 0.0
+        began = time.monotonic()
         try:
             while not self._stop.is_set():
                 if process is None:
@@ -89,7 +90,8 @@ class LiveEncoder:
         finally:
             if process is not None:
                 code = ffmpeg.stop(process)
-                self.log.info("ffmpeg finished (code %s) after %d frames", code, self.frames_written)
+                self.log.info("ffmpeg finished (code %s) after %d frames in %.2f s (%d skipped)", code,
+                              self.frames_written, time.monotonic() - began, self.skipped)
 
     def _launch(self):
         command = ffmpeg.build_command(self.settings, self.targets, restart=self.restarts)

@@ -1,0 +1,85 @@
+"""``dreamgraph check`` on broken launch files, as a real CLI process: every error names file:line and the key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from test_graph_helpers import LAUNCH_DATA
+
+# file -> (line, key, words of the explanation)
+BROKEN = {
+    "bad_syntax.yaml": (5, "(syntax)", "expected ','"),
+    "unknown_top_key.yaml": (4, "nodez", "unknown key"),
+    "unknown_node_key.yaml": (5, "nodes.0.max_restart", "unknown key"),
+    "missing_node_key.yaml": (4, "nodes.1", "missing required key 'node'"),
+    "unknown_module.yaml": (5, "nodes.1.node", "cannot import node module 'graph.builtin.no_such_node'"),
+    "unknown_param.yaml": (6, "nodes.0.params.speed", "unknown parameter of Ticker"),
+    "bad_param_value.yaml": (5, "nodes.0.params.rate", "rate must be >= 0.01"),
+    "bad_respawn_delay.yaml": (5, "nodes.0.respawn_delay", "must be a number of seconds"),
+    "duplicate_names.yaml": (6, "name", "duplicate node name 'tick' (first at"),
+    "undefined_arg.yaml": (7, "nodes.0.params.rate", "${arg:rat} is not a declared argument"),
+    "missing_env.yaml": (5, "nodes.0.params.rate", "environment variable DREAMGRAPH_TEST_SURELY_UNSET_VAR is not set"),
+    "unknown_machine.yaml": (8, "nodes.0.machine", "unknown machine 'cpu'"),
+    "bad_remap.yaml": (5, "nodes.0.remap.tiks", "has no topic 'tiks'"),
+    "bad_include.yaml": (5, "include.0.file", "cannot read"),
+}
+
+
+def check(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "DREAMGRAPH_TEST_SURELY_UNSET_VAR"}
+    return subprocess.run([sys.executable, "-m", "graph.cli", "check", *args], capture_output=True, text=True,
+                          timeout=60, env=dict(environ, **(env or {})), cwd=LAUNCH_DATA)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_check_reports_file_line_and_key(name):
+    line, key, words = BROKEN[name]
+    result = check(name)
+    assert result.returncode != 0
+    problems = [l for l in result.stderr.splitlines() if l.startswith(f"{name}:")]
+    assert problems, result.stderr
+    assert f"{name}:{line}: {key}: " in problems[0], result.stderr
+    assert words in problems[0], result.stderr
+    assert "problem(s) in" in result.stderr
+    assert "OK" not in result.stdout
+
+
+def test_check_accepts_a_valid_file():
+    result = check("valid.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "valid.yaml: OK (2 nodes)" in result.stdout
+
+
+def test_check_takes_arguments_and_environment():
+    assert check("missing_env.yaml", env={"DREAMGRAPH_TEST_SURELY_UNSET_VAR": "7"}).returncode == 0
+    bad_value = check("valid.yaml", "rate:=fast")
+    assert bad_value.returncode != 0 and "nodes.0.params.rate: rate must be a number" in bad_value.stderr
+    unknown = check("valid.yaml", "speed:=3")
+    assert unknown.returncode != 0 and "unknown argument 'speed'" in unknown.stderr
+    malformed = check("valid.yaml", "rate=3")
+    assert malformed.returncode != 0 and "must look like name:=value" in malformed.stderr
+
+
+def test_check_reports_every_problem_of_a_file(tmp_path):
+    path = tmp_path / "many.yaml"
+    path.write_text("nodes:\n"
+                    "  - {name: a, node: graph.builtin.ticker, params: {rate: 0}}\n"
+                    "  - {name: b, node: graph.builtin.ticker, respawn: maybe}\n"
+                    "  - {name: a, node: graph.builtin.counter, colour: red}\n")
+    result = check(str(path))
+    assert result.returncode != 0
+    assert f"{path}:2: nodes.0.params.rate:" in result.stderr
+    assert f"{path}:3: nodes.1.respawn: must be true or false" in result.stderr
+    assert f"{path}:4: nodes.2.colour: unknown key" in result.stderr
+    assert "duplicate node name 'a'" in result.stderr
+    assert "4 problem(s)" in result.stderr
+
+
+def test_check_of_a_missing_file_fails():
+    result = check("does_not_exist.yaml")
+    assert result.returncode != 0
+    assert "cannot read" in result.stderr

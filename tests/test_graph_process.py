@@ -1,0 +1,165 @@
+"""Process supervision: respawn with backoff, required nodes, clean Ctrl-C, and `dreamgraph run` on its own."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+import pytest
+
+from graph.introspect import GraphClient
+from graph.runtime import GraphDir
+from graph.testing import GraphHarness
+from test_graph_helpers import HELPERS_ENV
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # dead, only not reaped by a foreign parent
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_gone(pids, timeout: float = 20.0) -> list[int]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not all(gone(p) for p in pids):
+        time.sleep(0.1)
+    return [p for p in pids if not gone(p)]
+
+
+def node_pids(h: GraphHarness, names: set[str], timeout: float = 40.0) -> dict[str, int]:
+    end = time.monotonic() + timeout
+    found = {}
+    while set(found) != names:
+        assert time.monotonic() < end, f"no status from {names - set(found)}\n{h.text()}"
+        found.update({n: s.pid for n, s in h.statuses(1.2).items()})
+    return found
+
+
+def test_crashing_node_is_respawned_with_backoff_until_max_restarts():
+    launch = {"nodes": [
+        {"name": "crashy", "node": "test_graph_helpers:Crashy", "params": {"after_s": 0.2},
+         "respawn": True, "respawn_delay": 0.2, "max_restarts": 2},
+        {"name": "tick", "node": "graph.builtin.ticker"},
+    ]}
+    with GraphHarness(launch, env=HELPERS_ENV) as h:
+        h.wait_output("crashy exited with code 3 (max_restarts reached)", timeout=60)
+        lines = [l for l in h.output if l.startswith("[launch] crashy exited")]
+        assert lines == [
+            "[launch] crashy exited with code 3; restarting in 0.2 s (restart 1 of 2)",
+            "[launch] crashy exited with code 3; restarting in 0.4 s (restart 2 of 2)",  # backoff doubles
+            "[launch] crashy exited with code 3 (max_restarts reached)",
+        ]
+        rows = {l.split()[0]: l.split() for l in h.cli("node", "list").stdout.splitlines()[1:]}
+        assert rows["crashy"][1:4] == ["-", "failed", "2"], rows
+        assert rows["tick"][2:4] == ["running", "0"], rows
+        assert h.proc.poll() is None, "a node that is not required must not end the graph"
+        code = h.stop()
+    assert code != 0, "a launch in which a node failed must not report success"
+
+
+def test_required_node_death_ends_the_launch_with_an_error():
+    launch = {"nodes": [
+        {"name": "crashy", "node": "test_graph_helpers:Crashy", "params": {"after_s": 1.5}, "required": True},
+        {"name": "tick", "node": "graph.builtin.ticker"},
+    ]}
+    with GraphHarness(launch, env=HELPERS_ENV) as h:
+        launcher = psutil.Process(h.proc.pid)
+        children = set()
+        end = time.monotonic() + 60
+        while h.proc.poll() is None:  # every process the launcher starts, until it ends by itself
+            assert time.monotonic() < end, h.text()
+            try:
+                children.update(c.pid for c in launcher.children(recursive=True))
+            except psutil.NoSuchProcess:
+                pass
+            time.sleep(0.05)
+        assert h.proc.returncode == 1, h.text()
+        h.wait_output("graph stopped", timeout=5)
+        assert "required node crashy is gone; stopping the graph" in h.text()
+        assert len(children) >= 2
+        assert wait_gone(children) == []
+        assert not any(p.is_dir() for p in pathlib.Path(h.runtime_dir).iterdir())
+
+
+def test_ctrl_c_leaves_no_process_and_no_file_behind():
+    launch = {"nodes": [
+        {"name": "tick", "node": "graph.builtin.ticker"},
+        {"name": "count", "node": "graph.builtin.counter"},
+        {"name": "pattern", "node": "graph.builtin.testpattern", "params": {"width": 32, "height": 24, "fps": 5}},
+        {"name": "spawner", "node": "test_graph_helpers:Spawner"},
+    ]}
+    with GraphHarness(launch, env=HELPERS_ENV) as h:
+        pids = node_pids(h, {"tick", "count", "pattern", "spawner"})
+        child_pid = int(h.wait_for("spawned_pid").msg.text)
+        assert not gone(child_pid)
+        graph_dir = h.client.graph.path
+        sockets = {p.name for p in (graph_dir / "ep").glob("*.sock")}
+        assert {"tick.sock", "count.sock", "pattern.sock", "spawner.sock", "_launch.sock"} <= sockets
+        code = h.stop(signal.SIGINT)
+        assert code == 0, h.text()
+        assert "graph stopped" in h.text()
+        assert "killing it" not in h.text(), "nodes must stop on SIGINT within their stop timeout"
+        assert wait_gone([*pids.values(), child_pid]) == []
+        leftovers = [p for p in pathlib.Path(h.runtime_dir).rglob("*") if p.name != "graph.yaml"]
+        assert leftovers == [], f"left behind: {leftovers}"
+        assert not graph_dir.exists()
+
+
+def test_nodes_die_with_a_killed_launcher():
+    with GraphHarness({"nodes": [{"name": "tick", "node": "graph.builtin.ticker"}]}) as h:
+        pid = node_pids(h, {"tick"})["tick"]
+        h.proc.send_signal(signal.SIGKILL)
+        h.proc.wait(10)
+        assert wait_gone([pid]) == [], "a node must not outlive its launcher"
+
+
+# -- dreamgraph run ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runtime_dir():
+    with tempfile.TemporaryDirectory(prefix="dgr-", dir="/tmp") as d:
+        yield d
+
+
+def _cli(runtime_dir: str, *args: str, **kwargs):
+    env = dict(os.environ, DREAMGRAPH_RUNTIME_DIR=runtime_dir, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "graph.cli", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_run_alone_starts_its_own_graph(runtime_dir):
+    proc = _cli(runtime_dir, "run", "graph.builtin.ticker", "--param", "rate=20")
+    try:
+        end = time.monotonic() + 30
+        while not list(pathlib.Path(runtime_dir).glob("*/graph.json")):
+            assert time.monotonic() < end and proc.poll() is None, proc.stdout.read() if proc.poll() is not None else ""
+            time.sleep(0.05)
+        graph_dir = next(pathlib.Path(runtime_dir).glob("*/graph.json")).parent
+        assert graph_dir.name == f"ticker-{proc.pid}"
+        client = GraphClient(GraphDir(graph_dir))
+        ticks = [e.msg.n for e in client.listen("ticks", 30, count=3)]
+        assert len(ticks) == 3 and ticks == list(range(ticks[0], ticks[0] + 3))
+        echo = _cli(runtime_dir, "topic", "echo", "ticks", "--count", "2", "--timeout", "30")
+        out, _ = echo.communicate(timeout=60)
+        assert echo.returncode == 0 and out.count('"type": "graph.message:Counter"') == 2, out
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert list(pathlib.Path(runtime_dir).iterdir()) == [], "the graph a lone node started must be removed"
+
+
+def test_run_with_a_bad_param_fails_and_cleans_up(runtime_dir):
+    proc = _cli(runtime_dir, "run", "graph.builtin.ticker", "--param", "rate=-3")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "rate must be >= 0.01" in out
+    assert list(pathlib.Path(runtime_dir).iterdir()) == []
