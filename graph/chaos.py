@@ -29,9 +29,9 @@ import typer
 DEFAULT_EXCLUDE = "video_output,output,recorder"
 
 
-def _line(case: str, metric: str, value, unit: str, baseline=None, **extra) -> dict:
+def _line(case: str, metric: str, value, unit: str, baseline=None, bench: str = "chaos", **extra) -> dict:
     ratio = round(value / baseline, 3) if baseline not in (None, 0) and value is not None else None
-    return {"bench": "chaos", "case": case, "metric": metric, "value": value, "unit": unit,
+    return {"bench": bench, "case": case, "metric": metric, "value": value, "unit": unit,
             "device": platform.node(), "baseline": baseline, "ratio": ratio, **extra}
 
 

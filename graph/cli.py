@@ -370,8 +370,10 @@ def bench_transport(frames: int = typer.Option(300, help="frames per throughput 
 
 def _mount_framework_benches():
     from graph.chaos import bench_chaos
+    from graph.soak import bench_soak
 
     bench_app.command("chaos")(bench_chaos)
+    bench_app.command("soak")(bench_soak)
 
 
 _mount_framework_benches()

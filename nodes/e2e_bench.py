@@ -1,0 +1,109 @@
+"""``dreamgraph bench e2e``: how long from a chat request to seeing the subject in the output video.
+
+It runs ``launch/stream.yaml`` for real, types subjects into the graph's chat topic and watches the output
+frames: the time until a frame's overlay and keyframe labels name the subject (the label latency), and the
+time until a different network, EfficientNet-Lite2, finds the subject among its top-5 classes for the frame
+(the recognition latency). The 2015 original drew a keyframe every 7-8 s; that is the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from typing import Annotated
+
+import numpy as np
+import typer
+
+ORIGINAL_KEYFRAME_S = 7.5
+LAUNCH_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "launch", "stream.yaml")
+
+
+def _judge_top5(judge, frame: np.ndarray, size: int) -> list[int]:
+    import cv2
+
+    from nodes.dream.bench_quality import judge_topk
+
+    return judge_topk(judge, cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA), 5)
+
+
+def measure(harness, subject: str, class_id: int, judge, judge_size: int, timeout: float) -> dict:
+    """Publish one request and time the label and the recognition in the output frames."""
+    from graph.transport import Delivery, Subscription
+    from nodes.messages import ChatMessage
+
+    sub = Subscription(harness.client.ctx, "video", Delivery(True, 1))
+    for endpoint in harness.client.endpoints():
+        sub.connect(endpoint)
+    time.sleep(1.0)  # connected before the request goes out
+    harness.publish("chat", ChatMessage(source="bench", user="bench", text=subject, timestamp=time.time()))
+    sent = time.monotonic()
+    label_s = recognised_s = None
+    try:
+        while time.monotonic() - sent < timeout and recognised_s is None:
+            if not sub.socket.poll(200):
+                continue
+            sub.drain(lambda reason: None)
+            if not sub.buffer:
+                continue
+            frame = sub.buffer.pop()
+            sub.buffer.clear()
+            arrived = time.monotonic() - sent
+            meta = frame.msg.meta
+            if label_s is None and subject in meta.get("labels", []) and subject in meta.get("overlay", ""):
+                label_s = arrived
+            if label_s is not None and class_id in _judge_top5(judge, frame.msg.image, judge_size):
+                recognised_s = arrived
+    finally:
+        sub.close()
+    return {"label_s": label_s, "recognised_s": recognised_s}
+
+
+def bench_e2e(
+    subjects: Annotated[str, typer.Option(help="comma-separated subjects to request in turn")] = "volcano,goldfish,pizza",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    size: Annotated[str, typer.Option(help="dream size WIDTHxHEIGHT")] = "224x224",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each subject")] = 180.0,
+) -> None:
+    """Chat request to output: seconds to the first frame labelled with the subject, and to the first frame
+    the judge network recognises (top-5)."""
+    from graph.testing import GraphHarness
+    from nodes.dream.models import load_model
+    from nodes.vocab import Vocabulary
+
+    width, height = (int(v) for v in size.lower().split("x"))
+    vocab = Vocabulary(max_targets=1)
+    judge = load_model("lite2").eval()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="dg-e2e-") as tmp:
+        args = {"device": device, "width": width, "height": height, "out_width": width * 2, "out_height": height * 2,
+                "preview_port": 0, "recording": os.path.join(tmp, "e2e.mp4"), "idle_seconds": 3600,
+                "hold_seconds": 1, "playlist": "#0"}
+        with GraphHarness(LAUNCH_FILE, args=args) as harness:
+            harness.wait_for("keyframes", timeout=300)
+            for subject in (s.strip() for s in subjects.split(",") if s.strip()):
+                matches = vocab.parse(subject).matches
+                if not matches:
+                    raise typer.BadParameter(f"{subject!r} names no ImageNet class")
+                result = measure(harness, matches[0].label, matches[0].class_id, judge, 224, timeout)
+                results.append((subject, result))
+                time.sleep(1.5)  # past the scheduler's hold, so the next request takes over at once
+    import torch
+
+    case_device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    for metric, key in (("label_latency_s", "label_s"), ("recognised_latency_s", "recognised_s")):
+        values = [r[key] for _, r in results if r[key] is not None]
+        for subject, r in results:
+            print(json.dumps({"bench": "e2e", "case": f"{subject.replace(' ', '_')}-{width}x{height}-{case_device}",
+                              "metric": metric, "value": None if r[key] is None else round(r[key], 3), "unit": "s",
+                              "device": case_device, "baseline": ORIGINAL_KEYFRAME_S,
+                              "ratio": None if r[key] is None else round(r[key] / ORIGINAL_KEYFRAME_S, 3),
+                              "timeout_s": timeout}))
+        print(json.dumps({"bench": "e2e", "case": f"median-{width}x{height}-{case_device}", "metric": metric,
+                          "value": round(statistics.median(values), 3) if values else None, "unit": "s",
+                          "device": case_device, "baseline": ORIGINAL_KEYFRAME_S,
+                          "ratio": round(statistics.median(values) / ORIGINAL_KEYFRAME_S, 3) if values else None,
+                          "reached": f"{len(values)}/{len(results)}"}))
