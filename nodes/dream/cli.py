@@ -1,0 +1,164 @@
+"""Command-line entry points: `dreamgraph dream`, `dreamgraph prior fit`, `dreamgraph bench optimizer|quality`.
+
+Plain functions with Annotated typer options, so they also work when called from Python with their defaults.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+prior_app = typer.Typer(help="Fit the natural-image patch prior.", no_args_is_help=True)
+
+
+@prior_app.callback()
+def _prior_group() -> None:
+    """Fit the natural-image patch prior (keeps `fit` a subcommand even while it is the only one)."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"size must look like 512x288, got {text!r}") from None
+    return a, b
+
+
+def _read_rgb(path: Path):
+    import cv2
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise typer.BadParameter(f"cannot read image {path}")
+    return img[..., ::-1]
+
+
+def _write_rgb(path: Path, image) -> None:
+    import cv2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), image[..., ::-1]):
+        raise typer.BadParameter(f"cannot write {path} (unknown extension?)")
+
+
+def _resolve_targets(words: list[str]) -> list[int]:
+    from .classes import resolve_class
+    try:
+        return [resolve_class(w) for w in words]
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def dream(
+    target: Annotated[list[str], typer.Option("--target", "-t", help="class name or id; repeat for two targets")],
+    layout: Annotated[str, typer.Option(help="single | top-bottom | horizontal | vertical | grid")] = "top-bottom",
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "512x288",
+    steps: Annotated[int, typer.Option(help="optimisation steps")] = 200,
+    out: Annotated[Path, typer.Option(help="output image (.png / .jpg)")] = Path("dream.png"),
+    from_: Annotated[Optional[Path], typer.Option("--from", help="start from this photo instead of noise")] = None,
+    model: Annotated[str, typer.Option(help="lite0 | lite2 | vgg16 | vgg19")] = "lite0",
+    weights: Annotated[Optional[Path], typer.Option(help="weights file (VGG); default: torch hub cache")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    seed: Annotated[Optional[int], typer.Option(help="random seed (deterministic on CPU)")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Dream ImageNet classes into a picture (from noise or a photo)."""
+    from rich.progress import Progress
+
+    from .render import dream as run_dream
+    from .settings import DreamSettings
+
+    width, height = _size(size)
+    ids = _resolve_targets(target)
+    settings = DreamSettings(model=model, weights=str(weights) if weights else None, width=width, height=height,
+                             steps=steps, layout=layout, device=device, seed=seed)
+    start = _read_rgb(from_) if from_ else None
+    with Progress(disable=quiet, transient=True) as bar:
+        task = bar.add_task("dreaming", total=steps)
+        try:
+            image = run_dream(start, ids, settings, progress=lambda done, total: bar.update(task, completed=done))
+        except (ValueError, FileNotFoundError) as e:
+            raise typer.BadParameter(str(e)) from None
+    _write_rgb(out, image)
+    typer.echo(f"wrote {out}")
+
+
+@prior_app.command("fit")
+def prior_fit(
+    source: Annotated[str, typer.Argument(help="a directory of images, or the word 'skimage' for the bundled photos")],
+    out: Annotated[Path, typer.Option(help="output .npz")] = Path("prior.npz"),
+    patches: Annotated[int, typer.Option(help="number of random 8x8 patches")] = 200_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Fit the Student-t patch prior (whitening filters + scale) to natural images."""
+    from .prior import fit_prior, load_images
+    try:
+        params = fit_prior(load_images(source), patches=patches, seed=seed)
+    except (ValueError, FileNotFoundError) as e:
+        raise typer.BadParameter(str(e)) from None
+    params.save(out)
+    typer.echo(f"wrote {out}: {params.filters.shape[0]} filters, v={params.v:.3f}")
+
+
+def _line(bench: str, case: str, metric: str, value: float, unit: str, device: str,
+          baseline: float | None = None, **extra) -> str:
+    """Print one benchmark figure as a JSON line and return it."""
+    ratio = None if baseline in (None, 0) else value / baseline
+    rec = {"bench": bench, "case": case, "metric": metric, "value": round(value, 4), "unit": unit, "device": device,
+           "baseline": None if baseline is None else round(baseline, 4),
+           "ratio": None if ratio is None else round(ratio, 4), **extra}
+    line = json.dumps(rec)
+    print(line, flush=True)
+    return line
+
+
+def bench_optimizer(
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    model: Annotated[str, typer.Option(help="lite0 | vgg16 | vgg19")] = "lite0",
+    size: Annotated[str, typer.Option(help="HEIGHTxWIDTH")] = "288x512",
+    steps: Annotated[int, typer.Option(help="timed steps")] = 50,
+    random_weights: Annotated[bool, typer.Option(help="random weights (speed only; VGG without its file)")] = False,
+    cuda_graphs: Annotated[bool, typer.Option(help="capture steps as CUDA graphs")] = True,
+) -> None:
+    """Optimisation steps per second (JSON lines), against a plain fp32 eager Adam loop. ratio = value/baseline."""
+    from .bench_speed import run
+    from .settings import DreamSettings
+
+    height, width = _size(size)
+    settings = DreamSettings(model=model, width=width, height=height, device=device, pretrained=not random_weights,
+                             cuda_graphs=cuda_graphs)
+    case, name, ours, ref_ms = run(settings, steps)
+    spk = settings.steps_per_keyframe
+    _line("optimizer", case, "ms_per_step", ours["ms_per_step"], "ms", name, ref_ms)
+    _line("optimizer", case, "steps_per_s", 1000 / ours["ms_per_step"], "1/s", name, 1000 / ref_ms)
+    _line("optimizer", case, "keyframes_per_s", ours["keyframes_per_s"], "1/s", name, 1000 / ref_ms / spk,
+          steps_per_keyframe=spk)
+    _line("optimizer", case, "gflop_per_step", ours["gflop_per_step"], "GFLOP", name)
+    if "peak_mem_gib" in ours:
+        _line("optimizer", case, "tflops", ours["gflop_per_step"] / ours["ms_per_step"], "TFLOP/s", name,
+              ours["gflop_per_step"] / ref_ms)
+        _line("optimizer", case, "peak_mem", ours["peak_mem_gib"], "GiB", name)
+
+
+def bench_quality(
+    steps: Annotated[int, typer.Option(help="steps per dream")] = 60,
+    out: Annotated[Path, typer.Option(help="directory for the contact sheet and the JSON lines")] = Path("bench-quality"),
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    size: Annotated[int, typer.Option(help="square image size")] = 224,
+    classes: Annotated[int, typer.Option(help="use only the first N classes and N/2 pairs (0 = all)")] = 0,
+) -> None:
+    """Dream fixed ImageNet classes and let EfficientNet-Lite2 judge them, against a plain baseline."""
+    from .bench_quality import CLASSES, PAIRS, contact_sheet, run
+    from .settings import DreamSettings
+
+    settings = DreamSettings(width=size, height=size, steps=steps, device=device)
+    singles = CLASSES[:classes] if classes else CLASSES
+    pairs = PAIRS[:max(1, classes // 2)] if classes else PAIRS
+    results = run(settings, singles, pairs)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [_line("quality", case, metric, getattr(ours, metric), "rate", settings.device, getattr(base, metric),
+                   steps=steps, size=size, model=settings.model, judge="lite2")
+             for case, (ours, base) in results.items() for metric in ("top1", "top5")]
+    (out / "quality.jsonl").write_text("\n".join(lines) + "\n")
+    sheet = contact_sheet([r.images for pair in results.values() for r in pair], cols=12)
+    _write_rgb(out / "quality.png", sheet)

@@ -1,0 +1,296 @@
+"""Dreaming: the step loop (forward to the logit map, backward to the image, update) and keyframes.
+
+`Dreamer` holds the model and the image on the device; `keyframe()` moves the image by the video's zoom and
+rotation, runs steps_per_keyframe steps and copies the result to the host once. Inside the step loop nothing
+touches the host, so on CUDA a whole step is captured in a CUDA graph and replayed.
+`dream()` is the one-call version for scripts and the CLI.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .models import SpatialClassifier, load_model
+from .objective import ClassObjective, class_loss
+from .prior import PatchPrior, PriorParams
+from .settings import DreamSettings
+from .transform import Jitter, gaussian_blur, keyframe_motion, zoom_rotate
+from .update import Preconditioner, make_update
+
+log = logging.getLogger(__name__)
+MAX_TARGETS = 8
+# settings that need a new model / new image-sized state / only a new scalar
+MODEL_KEYS = {"model", "weights", "pretrained", "device", "channels_last"}
+_STATE_KEYS = {"width", "height", "update", "prior_scales", "prior_stride", "prior_path", "jitter",
+               "decorrelate_colour", "fourier_decay", "dtype", "cuda_graphs"}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def to_tensor(image: np.ndarray, width: int, height: int, device) -> torch.Tensor:
+    """HxWx3 uint8 -> (1, 3, height, width) float32 on the 0..255 scale."""
+    if image.ndim != 3 or image.shape[2] < 3:
+        raise ValueError(f"expected an HxWx3 RGB image, got shape {image.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(image[..., :3])).to(device).permute(2, 0, 1)[None].float()
+    if x.shape[-2:] != (height, width):
+        x = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+    return x.clamp_(0, 255).contiguous()
+
+
+def to_uint8(image: torch.Tensor, out: np.ndarray | None = None) -> np.ndarray:
+    """(1, 3, H, W) 0..255 -> HxWx3 uint8 on the host, into `out` when given (no new host array)."""
+    pixels = image[0].round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
+    if out is None:
+        return pixels.contiguous().cpu().numpy()
+    torch.from_numpy(out).copy_(pixels)
+    return out
+
+
+class Dreamer:
+    """A model plus an image on the device, stepped keyframe by keyframe towards target classes."""
+
+    def __init__(self, settings: DreamSettings | None = None, model: SpatialClassifier | None = None):
+        self.settings = settings or DreamSettings()
+        self.targets: ClassObjective | None = None
+        self.last_step_ms = 0.0
+        self._model = model
+        self._setup_model()
+        self._scalars()
+        self._build(image=None)
+
+    # ---- construction -------------------------------------------------------------------------------------
+    def _setup_model(self) -> None:
+        s = self.settings
+        self.device = resolve_device(s.device)
+        self.cuda = self.device.type == "cuda"
+        if s.seed is not None:
+            torch.manual_seed(s.seed)
+        if self.cuda:
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        model = self._model if self._model is not None else load_model(s.model, s.weights, s.pretrained)
+        self.model = model.to(self.device)
+        self.channels_last = self.cuda and s.channels_last
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
+    def _scalars(self) -> None:
+        """Settings that change live without touching a captured graph: device scalars updated in place."""
+        s = self.settings
+        self._step_size = torch.tensor(float(s.step_size), device=self.device)
+        self._strength = torch.tensor(float(s.prior_strength), device=self.device)
+        self._other = torch.tensor(float(s.other_weight), device=self.device)
+
+    def _build(self, image: torch.Tensor | None) -> None:
+        """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
+        s = self.settings
+        if s.width < self.model.min_size or s.height < self.model.min_size:
+            raise ValueError(f"model {s.model} needs images of at least {self.model.min_size}x{self.model.min_size}"
+                             f", got {s.width}x{s.height}")
+        if image is None:
+            image = (128.0 + s.init_noise * torch.randn(1, 3, s.height, s.width, device=self.device)).clamp_(0, 255)
+        elif image.shape[-2:] != (s.height, s.width):
+            image = F.interpolate(image, size=(s.height, s.width), mode="bilinear", align_corners=False).clamp_(0, 255)
+        self.image = image.contiguous()
+        self.amp_dtype = torch.bfloat16 if (s.dtype == "bfloat16" or (s.dtype == "auto" and self.cuda)) else None
+        self.prior = PatchPrior(PriorParams.load(s.prior_path), s.prior_scales, s.prior_stride).to(self.device)
+        self.jitter = Jitter(s.jitter, s.height, s.width, self.device)
+        self.precondition = Preconditioner(s.height, s.width, self.device, s.decorrelate_colour, s.fourier_decay)
+        self.update = make_update(s.update, self.image, self._step_size)
+        with torch.no_grad(), self._autocast():
+            h, w = self.model(self._model_input(self.image)).shape[-2:]
+        self._ids = torch.zeros(MAX_TARGETS, dtype=torch.long, device=self.device)
+        self._masks = torch.zeros(MAX_TARGETS, h, w, device=self.device)
+        self._graph = None
+        self._graph_key = None
+        if self.targets is not None:
+            self._load_targets()
+
+    def _autocast(self):
+        # no weight-cast cache: a CUDA graph must not capture casts that live outside it
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None,
+                              cache_enabled=False)
+
+    def _model_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    # ---- public control -----------------------------------------------------------------------------------
+    def set_image(self, image: np.ndarray | None) -> None:
+        """Start from a photo (resized to the dream size) or, with None, from grey noise."""
+        s = self.settings
+        if image is None:
+            fresh = (128.0 + s.init_noise * torch.randn(1, 3, s.height, s.width, device=self.device)).clamp_(0, 255)
+        else:
+            fresh = to_tensor(image, s.width, s.height, self.device)
+        self.image.copy_(fresh)   # in place: a captured graph keeps pointing at self.image
+
+    def set_targets(self, class_ids, weights=None, layout: str | None = None) -> None:
+        """Aim at new classes (ValueError for ids outside 0..999, an empty list or too many targets)."""
+        targets = ClassObjective(class_ids, weights, layout or self.settings.layout, self.settings.other_weight)
+        if len(targets.class_ids) > MAX_TARGETS:
+            raise ValueError(f"at most {MAX_TARGETS} targets at once, got {len(targets.class_ids)}")
+        self.targets = targets
+        self._load_targets()
+
+    def _load_targets(self) -> None:
+        n = len(self.targets.class_ids)
+        self._ids.zero_()
+        self._ids[:n] = torch.tensor(self.targets.class_ids, device=self.device)
+        self._masks.zero_()
+        self._masks[:n] = self.targets.weighted_masks(*self._masks.shape[-2:]).to(self.device)
+
+    def configure(self, **changes) -> None:
+        """Apply setting changes live, rebuilding only what they touch; on error nothing changes.
+
+        A different model or device needs a new Dreamer (see `replaced`)."""
+        old = self.settings
+        new = old.with_(**changes)
+        changed = {k for k in changes if getattr(old, k) != getattr(new, k)}
+        if changed & MODEL_KEYS:
+            raise ValueError(f"{', '.join(sorted(changed & MODEL_KEYS))} need a new Dreamer: use replaced()")
+        self.settings = new
+        if changed & _STATE_KEYS:
+            try:
+                self._build(self.image)
+            except Exception:
+                self.settings = old
+                raise
+        self._step_size.fill_(float(self.settings.step_size))
+        self._strength.fill_(float(self.settings.prior_strength))
+        self._other.fill_(float(self.settings.other_weight))
+
+    def replaced(self, **changes) -> "Dreamer":
+        """A new Dreamer with changed settings (any, model and device included) that carries on with this one's
+        picture and targets; raises (leaving this one usable) if the new model cannot be loaded."""
+        fresh = Dreamer(self.settings.with_(**changes))
+        fresh.set_image(to_uint8(self.image))
+        if self.targets is not None:
+            fresh.set_targets(self.targets.class_ids, self.targets.weights, self.targets.layout)
+        return fresh
+
+    # ---- the step -----------------------------------------------------------------------------------------
+    def _step(self) -> None:
+        x = self.image.detach().requires_grad_(True)
+        xj = self.jitter(x)
+        with self._autocast():
+            loss = class_loss(self.model(self._model_input(xj)), self._ids, self._masks, self._other)
+        if self._prior_on:
+            loss = loss + self._strength * self.prior(xj)
+        grad, = torch.autograd.grad(loss, x)
+        if self.precondition.active:
+            grad = self.precondition(grad)
+        with torch.no_grad():
+            self.update(self.image, grad)
+
+    @property
+    def _prior_on(self) -> bool:
+        return self.settings.prior_strength > 0
+
+    def _capture(self) -> None:
+        """Record one whole step (forward, backward to the image, update) as a CUDA graph."""
+        saved = self.image.clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):   # warm-up outside the capture: cudnn autotuning, lazy allocations
+            for _ in range(3):
+                self._step()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._step()
+        self.image.copy_(saved)
+        self.update.reset()
+        self._graph = graph
+
+    def run_steps(self, steps: int) -> None:
+        """Run optimisation steps on the device; returns without waiting for them."""
+        if self.targets is None:
+            raise RuntimeError("no targets: call set_targets() first")
+        if self.cuda and self.settings.cuda_graphs:
+            key = self._prior_on
+            if self._graph is None or self._graph_key != key:
+                try:
+                    self._capture()
+                    self._graph_key = key
+                except Exception as e:  # some op refused capture: stay correct, just slower
+                    log.warning("CUDA graph capture failed (%s); running eagerly", e)
+                    self.settings = self.settings.with_(cuda_graphs=False)
+                    self._graph = None
+            if self._graph is not None:
+                for _ in range(steps):
+                    self._graph.replay()
+                return
+        for _ in range(steps):
+            self._step()
+
+    def keyframe(self, steps: int | None = None, zoom: float = 1.0, rotation: float = 0.0,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """Zoom/rotate the current image, reset the optimiser, run the steps; return the result as HxWx3 uint8
+        (written into `out` when given)."""
+        start = time.perf_counter()
+        steps = self.settings.steps_per_keyframe if steps is None else steps
+        with torch.no_grad():
+            if zoom != 1.0 or rotation != 0.0:
+                self.image.copy_(zoom_rotate(self.image, zoom, rotation))
+            if self.settings.blur_sigma > 0:
+                self.image.copy_(gaussian_blur(self.image, self.settings.blur_sigma))
+        self.update.reset()
+        self.run_steps(steps)
+        frame = to_uint8(self.image, out)   # the only host sync of a keyframe
+        self.last_step_ms = 1000.0 * (time.perf_counter() - start) / max(steps, 1)
+        return frame
+
+    def logits(self) -> torch.Tensor:
+        """The current image's spatial logit map (for inspection and tests)."""
+        with torch.no_grad(), self._autocast():
+            return self.model(self._model_input(self.image)).float()
+
+
+def octave_sizes(width: int, height: int, octaves: int, scale: float, min_size: int) -> list[tuple[int, int]]:
+    sizes = []
+    for k in reversed(range(max(1, octaves))):
+        f = max(scale ** k, 1.0)
+        sizes.append((max(min_size, round(width / f)), max(min_size, round(height / f))))
+    return sizes
+
+
+def dream(image: np.ndarray | None, targets, settings: DreamSettings | None = None, weights=None,
+          progress: Callable[[int, int], None] | None = None, model: SpatialClassifier | None = None) -> np.ndarray:
+    """Dream `targets` (ImageNet class ids) into `image` (HxWx3 uint8, or None for noise); return HxWx3 uint8.
+
+    Runs settings.steps steps in keyframes of settings.steps_per_keyframe, zooming between keyframes as the
+    video would (zoom_per_s over period_s), coarse to fine over settings.octaves octaves.
+    """
+    s = settings or DreamSettings()
+    model = model if model is not None else load_model(s.model, s.weights, s.pretrained)
+    sizes = octave_sizes(s.width, s.height, s.octaves, s.octave_scale, model.min_size)
+    dreamer = Dreamer(s.with_(width=sizes[0][0], height=sizes[0][1]), model=model)
+    dreamer.set_image(image)
+    dreamer.set_targets(targets, weights)
+    zoom, rotation = keyframe_motion(s.zoom_per_s, s.rotation_per_s, s.period_s)
+    per_octave = [s.steps // len(sizes) + (i < s.steps % len(sizes)) for i in range(len(sizes))]
+    done, frame = 0, None
+    for (w, h), steps in zip(sizes, per_octave):
+        if (w, h) != (dreamer.settings.width, dreamer.settings.height):
+            dreamer.configure(width=w, height=h)
+        while steps > 0:
+            n = min(s.steps_per_keyframe, steps)
+            moving = done > 0
+            frame = dreamer.keyframe(n, zoom if moving else 1.0, rotation if moving else 0.0)
+            steps -= n
+            done += n
+            if progress:
+                progress(done, s.steps)
+    return frame if frame is not None else to_uint8(dreamer.image)

@@ -1,0 +1,80 @@
+"""Every knob of the dream engine in one dataclass, so a run is fully described by one value.
+
+Defaults were chosen with `dreamgraph bench quality` (EfficientNet-Lite2 judging Lite0 dreams at 224x224):
+the 1/f Fourier gradient preconditioner is what makes Lite0's class visualisations recognisable; Adam at
+step 4 with it beat the original's sign step; the prior and colour decorrelation keep them clean.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+UPDATE_RULES = ("sign", "adam")
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "bfloat16")
+
+
+@dataclass
+class DreamSettings:
+    # model
+    model: str = "lite0"                 # lite0 | lite2 | vgg16 | vgg19
+    weights: str | None = None           # explicit weights file (VGG); None = package / torch hub cache
+    pretrained: bool = True              # False = random weights (tests and speed benches only)
+    # image
+    width: int = 512
+    height: int = 288
+    # optimisation
+    steps: int = 200                     # total steps for dream()
+    steps_per_keyframe: int = 10
+    update: str = "adam"                 # adam: Adam on the pixels; sign: the 2015 original's effective rule
+    step_size: float = 4.0               # pixels on the 0..255 scale per sign step (Adam: its learning rate)
+    # objective
+    layout: str = "top-bottom"
+    other_weight: float = 1.0            # weight of "+ mean of all logits" (pushes every other class down)
+    # image prior (Student-t on whitened 8x8x3 patches)
+    prior_strength: float = 1.0
+    prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
+    prior_stride: int = 4                # patch stride at scale 1; jitter moves the grid so every patch is seen
+    prior_path: str | None = None        # .npz from `dreamgraph prior fit`; None = the shipped default
+    # motion between keyframes (the video zoom)
+    zoom_per_s: float = 0.05
+    rotation_per_s: float = 0.0          # degrees per second
+    period_s: float = 1.0                # seconds of video one keyframe stands for when dreaming offline
+    # quality tricks
+    jitter: int = 16                     # random roll by up to this many pixels every step (0 = off)
+    octaves: int = 1                     # dream(): coarse-to-fine octaves (1 = off)
+    octave_scale: float = 1.4
+    decorrelate_colour: bool = True      # precondition the gradient with the ImageNet colour covariance
+    fourier_decay: float = 1.0           # precondition the gradient with a 1/f^decay spectrum (0 = off)
+    blur_sigma: float = 0.0              # Gaussian blur of the image after each keyframe (0 = off)
+    init_noise: float = 8.0              # std of the noise around grey 128 for an image started from nothing
+    # execution
+    device: str = "auto"
+    dtype: str = "auto"                  # auto = bfloat16 autocast on CUDA, float32 on CPU
+    channels_last: bool = True           # CUDA only (slower on this CPU)
+    cuda_graphs: bool = True             # capture a whole step in a CUDA graph (CUDA only)
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.update not in UPDATE_RULES:
+            raise ValueError(f"update must be one of {UPDATE_RULES}, got {self.update!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.width < 16 or self.height < 16:
+            raise ValueError(f"image size must be at least 16x16, got {self.width}x{self.height}")
+        if self.steps_per_keyframe < 1:
+            raise ValueError("steps_per_keyframe must be >= 1")
+        self.prior_scales = tuple(int(s) for s in self.prior_scales)
+
+    def with_(self, **changes) -> "DreamSettings":
+        return replace(self, **changes)
+
+    def plain(self) -> "DreamSettings":
+        """The baseline of the quality bench: the same model and steps, no prior, no motion, no tricks."""
+        return replace(self, prior_strength=0.0, zoom_per_s=0.0, rotation_per_s=0.0, jitter=0, octaves=1,
+                       decorrelate_colour=False, fourier_decay=0.0, blur_sigma=0.0)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

@@ -1,0 +1,62 @@
+"""Image motion and robustness transforms, all on the device (no host round trips, CUDA-graph friendly)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def zoom_rotate(image: torch.Tensor, zoom: float, degrees: float = 0.0) -> torch.Tensor:
+    """Zoom by `zoom` (>1 zooms in) and rotate by `degrees` about the centre, keeping the size.
+
+    Works in pixel units so a rotation of a non-square image stays a rotation (not a shear).
+    """
+    n, _, h, w = image.shape
+    a = math.radians(degrees)
+    cos, sin = math.cos(a) / zoom, math.sin(a) / zoom
+    # output normalised coords -> pixels (scale by w/2, h/2) -> rotate/scale -> back to normalised
+    theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=torch.float32,
+                         device=image.device)
+    grid = F.affine_grid(theta.expand(n, 2, 3).to(image.dtype), list(image.shape), align_corners=False)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def keyframe_motion(zoom_per_s: float, rotation_per_s: float, period_s: float) -> tuple[float, float]:
+    """Zoom factor and rotation (degrees) for one keyframe standing for `period_s` seconds of video."""
+    return (1.0 + zoom_per_s) ** period_s, rotation_per_s * period_s
+
+
+class Jitter:
+    """Random circular shift by up to `max_shift` pixels, drawn on the device.
+
+    A roll written as an index gather whose offsets are device tensors: no host sync and capturable in a
+    CUDA graph (the graph replays new random numbers each time).
+    """
+
+    def __init__(self, max_shift: int, height: int, width: int, device):
+        self.max_shift = max_shift
+        self.rows = torch.arange(height, device=device)
+        self.cols = torch.arange(width, device=device)
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if self.max_shift <= 0:
+            return image
+        shift = torch.randint(-self.max_shift, self.max_shift + 1, (2,), device=image.device)
+        rows = (self.rows - shift[0]) % self.rows.numel()
+        cols = (self.cols - shift[1]) % self.cols.numel()
+        return image.index_select(2, rows).index_select(3, cols)
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    if sigma <= 0:
+        return image
+    radius = max(1, int(math.ceil(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    k = k / k.sum()
+    c = image.shape[1]
+    out = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1),
+                   groups=c)
+    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1),
+                    groups=c)

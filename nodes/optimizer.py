@@ -1,0 +1,123 @@
+"""The optimizer node: dreams keyframes of the current target classes, zooming into the picture as it goes."""
+from __future__ import annotations
+
+import random
+import time
+
+from graph.node import FramePool, Input, Node, Output, Param
+from nodes.dream.classes import class_label
+from nodes.dream.models import MODELS
+from nodes.dream.render import MODEL_KEYS, Dreamer
+from nodes.dream.settings import DreamSettings
+from nodes.dream.transform import keyframe_motion
+from nodes.messages import LAYOUTS, Keyframe, Target
+
+# node parameter -> DreamSettings field, for everything that maps one to one
+_SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "height",
+             "steps_per_keyframe": "steps_per_keyframe", "step_size": "step_size", "prior_strength": "prior_strength",
+             "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout"}
+_DEFAULTS = DreamSettings()
+
+
+class Optimizer(Node):
+    """Dreams the target classes into an endless zoom and publishes a keyframe every few optimisation steps.
+
+    Each keyframe starts from the previous one zoomed (and optionally rotated) by as much as the video moves
+    during one measured keyframe period, so the zoom speed on screen stays the same however fast the machine
+    is; then it runs `steps_per_keyframe` steps (forward to the spatial logit map, backward to the pixels, a
+    normalised sign step, as in the 2015 original) with a natural-image prior. A new target takes effect at the
+    next keyframe. Without any target it dreams a random class (autopilot) so frames always flow. A bad target
+    (class outside 0..999, empty list, unknown layout) is logged, counted as `bad_target`, and ignored.
+    """
+
+    target = Input(Target, "target", delivery="latest", doc="classes to dream and their layout (latched state)")
+    keyframes = Output(Keyframe, "keyframes", doc="dreamed images with their zoom, rotation and period")
+
+    model = Param(str, _DEFAULTS.model, choices=list(MODELS), doc="classifier that is dreamed through")
+    weights = Param(str, "", doc="weights file for VGG models (empty: torch hub cache)")
+    device = Param(str, "auto", choices=["auto", "cpu", "cuda"], doc="where to dream (auto: CUDA if present)")
+    width = Param(int, _DEFAULTS.width, unit="px", min=32, max=8192, doc="dream width")
+    height = Param(int, _DEFAULTS.height, unit="px", min=32, max=8192, doc="dream height")
+    steps_per_keyframe = Param(int, _DEFAULTS.steps_per_keyframe, min=1, max=10000,
+                               doc="optimisation steps between published keyframes")
+    step_size = Param(float, _DEFAULTS.step_size, min=0.0, max=255.0, doc="pixel step per update (0..255 scale)")
+    prior_strength = Param(float, _DEFAULTS.prior_strength, min=0.0, max=1000.0,
+                           doc="weight of the natural-image prior (higher: smoother, less detailed)")
+    zoom_per_s = Param(float, _DEFAULTS.zoom_per_s, unit="1/s", min=-0.5, max=2.0,
+                       doc="zoom speed of the video (0.05 = 5 % per second)")
+    rotation_per_s = Param(float, _DEFAULTS.rotation_per_s, unit="deg/s", min=-90.0, max=90.0,
+                           doc="rotation speed of the video about the centre")
+    layout = Param(str, _DEFAULTS.layout, choices=list(LAYOUTS), doc="layout used when a target names none")
+    autopilot_s = Param(float, 60.0, unit="s", min=1.0, doc="with no target, dream a new random class this often")
+    seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
+
+    def setup(self):
+        self.dreamer = Dreamer(self._settings())
+        self._pool = FramePool((self.height, self.width, 3), count=4)
+        self._seq = 0
+        self._period = 0.0            # measured seconds per keyframe (exponential average)
+        self._last_done = None
+        self._labels: list[str] = []
+        self._explicit = False        # a target has arrived: no more autopilot
+        self._autopilot()
+        self.every(self.autopilot_s, self._autopilot)
+
+    def _settings(self) -> DreamSettings:
+        values = {field: getattr(self, param) for param, field in _SETTINGS.items()}
+        return DreamSettings(weights=self.weights or None, seed=None if self.seed < 0 else self.seed, **values)
+
+    # -- targets ---------------------------------------------------------------------------------------------
+    def _autopilot(self):
+        if not self._explicit:
+            cid = random.randrange(1000)
+            self.dreamer.set_targets([cid], layout="single")
+            self._labels = [class_label(cid)]
+            self.log.info("autopilot: dreaming %s", self._labels[0])
+
+    def on_target(self, msg: Target):
+        try:
+            self.dreamer.set_targets(list(msg.class_ids), list(msg.weights) or None, msg.layout or self.layout)
+        except ValueError as err:
+            self.count_error("bad_target", f"ignored target {list(msg.class_ids)}: {err}")
+            return
+        self._explicit = True
+        labels = list(msg.labels)
+        self._labels = labels if len(labels) == len(msg.class_ids) else [class_label(c) for c in msg.class_ids]
+        self.log.info("target: %s (%s)", " + ".join(self._labels), msg.layout)
+
+    # -- parameters ------------------------------------------------------------------------------------------
+    def on_param(self, name, value):
+        if name == "autopilot_s":
+            return  # read by the next timer period
+        settings = self._settings()
+        changes = {k: getattr(settings, k) for k in ("model", "weights", "device", "seed", "width", "height",
+                                                     "steps_per_keyframe", "step_size", "prior_strength",
+                                                     "zoom_per_s", "rotation_per_s", "layout")}
+        try:
+            if name in MODEL_KEYS or name in ("weights", "seed"):
+                self.dreamer = self.dreamer.replaced(**changes)
+            else:
+                self.dreamer.configure(**changes)
+        except Exception as err:  # e.g. missing VGG weights or no CUDA: keep dreaming as before
+            self.count_error("bad_param", f"{name}={value!r} not applied: {err}")
+            return
+        if name in ("width", "height"):
+            self._pool = FramePool((self.height, self.width, 3), count=4)
+
+    # -- the work --------------------------------------------------------------------------------------------
+    def loop(self):
+        d = self.dreamer
+        first = self._seq == 0
+        zoom, rotation = (1.0, 0.0) if first else keyframe_motion(d.settings.zoom_per_s, d.settings.rotation_per_s,
+                                                                  self._period)
+        frame = d.keyframe(zoom=zoom, rotation=rotation, out=self._pool.acquire())
+        now = time.monotonic()
+        if self._last_done is not None:
+            took = now - self._last_done
+            self._period = took if self._period == 0 else 0.8 * self._period + 0.2 * took
+        self._last_done = now
+        self._seq += 1
+        self.keyframes.publish(Keyframe(
+            image=frame, seq=self._seq, class_ids=list(d.targets.class_ids), labels=list(self._labels),
+            zoom=zoom, rotation=rotation, period=self._period, step_ms=d.last_step_ms,
+            steps=d.settings.steps_per_keyframe, stamp=time.time()), pool=self._pool)

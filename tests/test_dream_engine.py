@@ -1,0 +1,192 @@
+"""The dream engine's parts on the CPU at tiny sizes: objective, prior, motion, update rule, Dreamer."""
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from nodes.dream.models import load_model
+from nodes.dream.objective import ClassObjective, region_masks, validate_targets
+from nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
+from nodes.dream.render import Dreamer, dream
+from nodes.dream.settings import DreamSettings
+from nodes.dream.transform import Jitter, keyframe_motion, zoom_rotate
+
+BEE, VOLCANO = 309, 980
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return load_model("lite0")
+
+
+# ---- objective -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layout", ["single", "top-bottom", "horizontal", "vertical", "grid"])
+@pytest.mark.parametrize("n,h,w", [(1, 2, 2), (2, 2, 2), (3, 1, 5), (4, 9, 16)])
+def test_region_masks_are_normalised_and_never_empty(layout, n, h, w):
+    masks = region_masks(layout, n, h, w)
+    assert masks.shape == (n, h, w)
+    assert torch.allclose(masks.sum(dim=(1, 2)), torch.ones(n))
+    assert (masks >= 0).all()
+
+
+def test_top_bottom_puts_the_first_target_at_the_bottom():
+    masks = region_masks("top-bottom", 2, 4, 3)
+    assert masks[0, 2:].sum() == pytest.approx(1.0) and masks[0, :2].sum() == 0
+    assert masks[1, :2].sum() == pytest.approx(1.0)
+    grid = region_masks("grid", 4, 4, 4)
+    assert grid[1, :2, 2:].sum() == pytest.approx(1.0)   # second target top-right
+
+
+@pytest.mark.parametrize("ids,message", [([], "no target"), ([1000], "0..999"), ([-1], "0..999"),
+                                         (["bee"], "0..999"), ([1.5], "0..999")])
+def test_bad_targets_are_clear_value_errors(ids, message):
+    with pytest.raises(ValueError, match=message):
+        validate_targets(ids)
+    with pytest.raises(ValueError, match="layout"):
+        validate_targets([1], layout="diagonal")
+    with pytest.raises(ValueError, match="weights"):
+        validate_targets([1, 2], weights=[1.0])
+
+
+def test_objective_raises_target_logit_in_its_region_only(lite0):
+    """Descending the top-bottom objective lifts the bee on the bottom rows of the logit map, the volcano on
+    the top rows, each much more than in the other half and more than the other classes."""
+    torch.manual_seed(0)
+    x = (128 + 8 * torch.randn(1, 3, 192, 64)).requires_grad_(True)   # tall, so the halves are far apart
+    objective = ClassObjective([BEE, VOLCANO], layout="top-bottom", other_weight=1.0)
+    with torch.no_grad():
+        before = lite0(x)
+    for _ in range(10):
+        grad, = torch.autograd.grad(objective(lite0(x)), x)
+        with torch.no_grad():
+            x -= 2.0 * grad.sign()
+    with torch.no_grad():
+        gain = lite0(x) - before                             # (1, 1000, 6, 2): compare the outer thirds
+    bee_bottom, bee_top = gain[0, BEE, 4:].mean(), gain[0, BEE, :2].mean()
+    volcano_top, volcano_bottom = gain[0, VOLCANO, :2].mean(), gain[0, VOLCANO, 4:].mean()
+    assert bee_bottom > bee_top + 3.0
+    assert volcano_top > volcano_bottom + 3.0
+    assert gain[0].mean() < min(bee_bottom, volcano_top) - 3.0
+
+
+# ---- prior ---------------------------------------------------------------------------------------------------
+def test_prior_is_lower_on_a_photo_than_on_noise():
+    prior = PatchPrior(PriorParams.load(), stride=1)
+    photo = torch.from_numpy(skimage.data.chelsea()).permute(2, 0, 1)[None].float()
+    noise = (128 + 40 * torch.randn_like(photo)).clamp(0, 255)
+    assert prior(photo) < prior(noise) - 0.5
+
+
+def test_prior_gradient_descent_smooths_noise():
+    prior = PatchPrior(PriorParams.load(), stride=1)
+    x = (128 + 30 * torch.randn(1, 3, 64, 64)).requires_grad_(True)
+    start = prior(x).item()
+    for _ in range(10):
+        grad, = torch.autograd.grad(prior(x), x)
+        with torch.no_grad():
+            x -= 2.0 * grad.sign()
+    assert prior(x).item() < start
+
+
+def test_fit_prior_is_deterministic_and_round_trips(tmp_path):
+    images = skimage_photos()[:2]
+    a, b = fit_prior(images, patches=5000, seed=3), fit_prior(images, patches=5000, seed=3)
+    assert np.allclose(a.filters, b.filters) and a.v == pytest.approx(b.v)
+    assert a.filters.shape == (192, 192) and a.v > 0
+    a.save(tmp_path / "p.npz")
+    c = PriorParams.load(tmp_path / "p.npz")
+    assert np.allclose(c.filters, a.filters) and c.v == pytest.approx(a.v, rel=1e-6)
+    assert DEFAULT_PRIOR.is_file()
+
+
+# ---- motion --------------------------------------------------------------------------------------------------
+def test_zoom_keeps_size_and_moves_pixels_outward():
+    img = torch.zeros(1, 3, 60, 80)
+    img[:, :, 34, 50] = 255.0                   # a dot right of and below the centre (30, 40)
+    out = zoom_rotate(img, 1.5)
+    assert out.shape == img.shape
+    y, x = divmod(int(out[0, 0].argmax()), 80)
+    assert x > 50 and y > 34                    # further from the centre
+
+
+def test_rotation_turns_about_the_centre():
+    img = torch.zeros(1, 1, 64, 64)
+    img[:, :, 32, 50] = 1.0                     # on the right of the centre
+    out = zoom_rotate(img, 1.0, 90.0)
+    y, x = divmod(int(out[0, 0].argmax()), 64)
+    assert abs(x - 32) <= 1 and abs(abs(y - 32) - 18) <= 1
+
+
+def test_keyframe_motion_follows_the_period():
+    assert keyframe_motion(0.05, 2.0, 0.0) == (1.0, 0.0)
+    zoom, rot = keyframe_motion(0.05, 2.0, 2.0)
+    assert zoom == pytest.approx(1.05 ** 2) and rot == pytest.approx(4.0)
+
+
+def test_jitter_is_a_roll():
+    torch.manual_seed(1)
+    img = torch.arange(2 * 5 * 7, dtype=torch.float32).view(1, 2, 5, 7)
+    out = Jitter(3, 5, 7, "cpu")(img)
+    assert sorted(out.flatten().tolist()) == sorted(img.flatten().tolist())
+    matches = [(dy, dx) for dy in range(5) for dx in range(7) if torch.equal(torch.roll(img, (dy, dx), (2, 3)), out)]
+    assert len(matches) == 1
+
+
+# ---- Dreamer and dream() --------------------------------------------------------------------------------------
+TINY = dict(width=64, height=64, steps_per_keyframe=3, device="cpu", jitter=0)   # mechanics, not looks
+
+
+def _margin(d: Dreamer, cid: int) -> float:
+    """What the objective raises: the class logit above the mean of all logits."""
+    logits = d.logits()[0]
+    return float(logits[cid].mean() - logits.mean())
+
+
+def test_dreamer_keyframes_keep_pixels_in_range_and_raise_the_target(lite0):
+    d = Dreamer(DreamSettings(**TINY, seed=0), model=lite0)
+    d.set_targets([BEE], layout="single")
+    start = _margin(d, BEE)
+    frames = [d.keyframe(zoom=1.05) for _ in range(3)]
+    assert all(f.shape == (64, 64, 3) and f.dtype == np.uint8 for f in frames)
+    assert not np.array_equal(frames[0], frames[-1])
+    assert _margin(d, BEE) > start + 1.0
+    assert 0.0 <= float(d.image.min()) and float(d.image.max()) <= 255.0
+
+
+def test_dreamer_adam_rule_and_preconditioners_run(lite0):
+    d = Dreamer(DreamSettings(**TINY, update="adam", fourier_decay=1.0, seed=0), model=lite0)
+    d.set_targets([BEE, VOLCANO], layout="vertical")
+    start = _margin(d, BEE)
+    d.keyframe()
+    assert _margin(d, BEE) > start
+
+
+def test_dreamer_rejects_bad_targets_and_keeps_the_old_ones(lite0):
+    d = Dreamer(DreamSettings(**TINY), model=lite0)
+    d.set_targets([BEE])
+    for bad in ([], [1000], list(range(9))):
+        with pytest.raises(ValueError):
+            d.set_targets(bad)
+    assert d.targets.class_ids == [BEE]
+
+
+def test_dreamer_resizes_live_and_keeps_the_picture(lite0):
+    d = Dreamer(DreamSettings(**TINY, seed=0), model=lite0)
+    d.set_image(skimage.data.chelsea())
+    d.set_targets([BEE])
+    d.configure(width=96, height=64, step_size=1.0, prior_strength=0.5)
+    assert d.keyframe().shape == (64, 96, 3)
+    with pytest.raises(ValueError):
+        d.configure(width=16)                  # below the model's minimum
+    assert d.settings.width == 96
+    with pytest.raises(ValueError, match="new Dreamer"):
+        d.configure(model="vgg16")
+
+
+def test_dream_from_photo_is_deterministic_with_a_seed(lite0):
+    s = DreamSettings(**TINY, steps=6, seed=7, octaves=2)
+    photo = skimage.data.coffee()
+    a = dream(photo, [BEE], s, model=lite0)
+    b = dream(photo, [BEE], s, model=lite0)
+    assert a.shape == (64, 64, 3)
+    assert np.array_equal(a, b)
