@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-from typing import Any
+from typing import Any, Callable
 
 from graph.message import Message
 from graph.transport import Delivery
@@ -21,11 +21,13 @@ class Param:
     """A typed node parameter with a default, an optional unit, range and choices."""
 
     def __init__(self, type_: type, default: Any, doc: str = "", unit: str = "", min: float | None = None,
-                 max: float | None = None, choices: list | None = None, secret: bool = False):
+                 max: float | None = None, choices: list | None = None, secret: bool = False,
+                 check: Callable[[Any], None] | None = None):
         if type_ not in (int, float, str, bool, list, dict):
             raise TypeError(f"unsupported parameter type {type_!r}")
         self.type, self.default, self.doc, self.unit = type_, default, doc, unit
         self.min, self.max, self.choices, self.secret = min, max, choices, secret
+        self.check = check  # extra validation: raises ValueError with a message for the user
         self.name = ""
 
     def __set_name__(self, owner, name):
@@ -77,6 +79,11 @@ class Param:
             raise ValueError(f"{self.name} must be a {t.__name__}, not {type(value).__name__}")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"{self.name} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
+        if self.check is not None:
+            try:
+                self.check(value)
+            except ValueError as err:
+                raise ValueError(f"{self.name}: {err}") from None
         return value
 
 

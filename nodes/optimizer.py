@@ -6,7 +6,7 @@ import time
 
 from graph.node import FramePool, Input, Node, Output, Param
 from nodes.dream.classes import class_label
-from nodes.dream.models import MODELS
+from nodes.dream.models import MODELS, MissingWeightsError
 from nodes.dream.render import MODEL_KEYS, Dreamer
 from nodes.dream.settings import DreamSettings
 from nodes.dream.transform import keyframe_motion
@@ -17,6 +17,14 @@ _SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "
              "steps_per_keyframe": "steps_per_keyframe", "step_size": "step_size", "prior_strength": "prior_strength",
              "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout"}
 _DEFAULTS = DreamSettings()
+
+
+def _model_candidates(spec: str) -> list[str]:
+    names = [name.strip() for name in spec.split("|") if name.strip()]
+    unknown = [name for name in names if name not in MODELS]
+    if not names or unknown:
+        raise ValueError(f"models are {', '.join(MODELS)} (alternatives separated by '|'), not {spec!r}")
+    return names
 
 
 class Optimizer(Node):
@@ -33,7 +41,9 @@ class Optimizer(Node):
     target = Input(Target, "target", delivery="latest", doc="classes to dream and their layout (latched state)")
     keyframes = Output(Keyframe, "keyframes", doc="dreamed images with their zoom, rotation and period")
 
-    model = Param(str, _DEFAULTS.model, choices=list(MODELS), doc="classifier that is dreamed through")
+    model = Param(str, _DEFAULTS.model, check=lambda v: _model_candidates(v),
+                  doc=f"classifier that is dreamed through ({', '.join(MODELS)}); 'vgg16|lite0' uses the first "
+                      "whose weights are present")
     weights = Param(str, "", doc="weights file for VGG models (empty: torch hub cache)")
     device = Param(str, "auto", choices=["auto", "cpu", "cuda"], doc="where to dream (auto: CUDA if present)")
     width = Param(int, _DEFAULTS.width, unit="px", min=32, max=8192, doc="dream width")
@@ -52,7 +62,8 @@ class Optimizer(Node):
     seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
 
     def setup(self):
-        self.dreamer = Dreamer(self._settings())
+        settings = self._settings()
+        self.dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
         self._pool = FramePool((self.height, self.width, 3), count=4)
         self._seq = 0
         self._period = 0.0            # measured seconds per keyframe (exponential average)
@@ -65,6 +76,21 @@ class Optimizer(Node):
     def _settings(self) -> DreamSettings:
         values = {field: getattr(self, param) for param, field in _SETTINGS.items()}
         return DreamSettings(weights=self.weights or None, seed=None if self.seed < 0 else self.seed, **values)
+
+    def _first_available(self, build):
+        """``build(model_name)`` with the first model of `model` ('vgg16|lite0') whose weights are present."""
+        candidates = _model_candidates(self.model)
+        for i, name in enumerate(candidates):
+            try:
+                built = build(name)
+            except MissingWeightsError as err:
+                if i == len(candidates) - 1:
+                    raise
+                self.log.info("%s unavailable (%s); trying %s", name, err, candidates[i + 1])
+                continue
+            self.log.info("dreaming through %s", name)
+            return built
+        raise AssertionError("unreachable: _model_candidates never returns an empty list")
 
     # -- targets ---------------------------------------------------------------------------------------------
     def _autopilot(self):
@@ -95,7 +121,7 @@ class Optimizer(Node):
                                                      "zoom_per_s", "rotation_per_s", "layout")}
         try:
             if name in MODEL_KEYS or name in ("weights", "seed"):
-                self.dreamer = self.dreamer.replaced(**changes)
+                self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))
             else:
                 self.dreamer.configure(**changes)
         except Exception as err:  # e.g. missing VGG weights or no CUDA: keep dreaming as before
