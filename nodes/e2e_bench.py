@@ -67,6 +67,7 @@ def bench_e2e(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     size: Annotated[str, typer.Option(help="dream size WIDTHxHEIGHT")] = "224x224",
     timeout: Annotated[float, typer.Option(help="seconds to wait for each subject")] = 180.0,
+    launch: Annotated[str, typer.Option(help="graph to run (needs stream.yaml's arguments and topics)")] = LAUNCH_FILE,
 ) -> None:
     """Chat request to output: seconds to the first frame labelled with the subject, and to the first frame
     the judge network recognises (top-5)."""
@@ -82,7 +83,7 @@ def bench_e2e(
         args = {"device": device, "width": width, "height": height, "out_width": width * 2, "out_height": height * 2,
                 "preview_port": 0, "recording": os.path.join(tmp, "e2e.mp4"), "idle_seconds": 3600,
                 "hold_seconds": 1, "playlist": "#0"}
-        with GraphHarness(LAUNCH_FILE, args=args) as harness:
+        with GraphHarness(launch, args=args) as harness:
             harness.wait_for("keyframes", timeout=300)
             for subject in (s.strip() for s in subjects.split(",") if s.strip()):
                 matches = vocab.parse(subject).matches

@@ -50,18 +50,22 @@ def test_bad_targets_are_clear_value_errors(ids, message):
 
 def test_objective_raises_target_logit_in_its_region_only(lite0):
     """Descending the top-bottom objective lifts the bee on the bottom rows of the logit map, the volcano on
-    the top rows, each much more than in the other half and more than the other classes."""
-    torch.manual_seed(0)
-    x = (128 + 8 * torch.randn(1, 3, 192, 64)).requires_grad_(True)   # tall, so the halves are far apart
+    the top rows, each much more than in the other half and more than the other classes. Sign steps amplify
+    tiny differences, so single runs vary a lot: the gains are averaged over a few random starts."""
     objective = ClassObjective([BEE, VOLCANO], layout="top-bottom", other_weight=1.0)
-    with torch.no_grad():
-        before = lite0(x)
-    for _ in range(10):
-        grad, = torch.autograd.grad(objective(lite0(x)), x)
+    gains = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        x = (128 + 8 * torch.randn(1, 3, 192, 64)).requires_grad_(True)   # tall, so the halves are far apart
         with torch.no_grad():
-            x -= 2.0 * grad.sign()
-    with torch.no_grad():
-        gain = lite0(x) - before                             # (1, 1000, 6, 2): compare the outer thirds
+            before = lite0(x)
+        for _ in range(10):
+            grad, = torch.autograd.grad(objective(lite0(x)), x)
+            with torch.no_grad():
+                x -= 2.0 * grad.sign()
+        with torch.no_grad():
+            gains.append(lite0(x) - before)                  # (1, 1000, 6, 2): compare the outer thirds
+    gain = torch.stack(gains).mean(0)
     bee_bottom, bee_top = gain[0, BEE, 4:].mean(), gain[0, BEE, :2].mean()
     volcano_top, volcano_bottom = gain[0, VOLCANO, :2].mean(), gain[0, VOLCANO, 4:].mean()
     assert bee_bottom > bee_top + 3.0

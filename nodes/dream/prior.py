@@ -114,8 +114,15 @@ class PatchPrior(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image - 128.0
         total, used = 0.0, 0
-        for s in self.scales:
-            xs = F.avg_pool2d(x, s) if s > 1 else x
+        level, level_scale = x, 1
+        for s in sorted(self.scales):
+            # Pool from the previous level, not the full image: the same averages (floor(floor(H/a)/b) equals
+            # floor(H/ab)) at a fraction of the cost, since large pooling kernels are slow on GPUs.
+            if s % level_scale == 0:
+                level = F.avg_pool2d(level, s // level_scale) if s > level_scale else level
+            else:
+                level = F.avg_pool2d(x, s)
+            level_scale, xs = s, level
             if min(xs.shape[-2:]) < PATCH:
                 continue
             z = F.conv2d(xs, self.weight.to(xs.dtype), self.bias.to(xs.dtype), stride=max(1, self.stride // s))
