@@ -60,6 +60,7 @@ class Optimizer(Node):
     layout = Param(str, _DEFAULTS.layout, choices=list(LAYOUTS), doc="layout used when a target names none")
     autopilot_s = Param(float, 60.0, unit="s", min=1.0, doc="with no target, dream a new random class this often")
     seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
+    prior = Param(str, "", doc="prior file from `dreamgraph prior fit` (empty: the shipped one)")
 
     def setup(self):
         settings = self._settings()
@@ -75,7 +76,8 @@ class Optimizer(Node):
 
     def _settings(self) -> DreamSettings:
         values = {field: getattr(self, param) for param, field in _SETTINGS.items()}
-        return DreamSettings(weights=self.weights or None, seed=None if self.seed < 0 else self.seed, **values)
+        return DreamSettings(weights=self.weights or None, seed=None if self.seed < 0 else self.seed,
+                             prior_path=self.prior or None, **values)
 
     def _first_available(self, build):
         """``build(model_name)`` with the first model of `model` ('vgg16|lite0') whose weights are present."""
@@ -116,11 +118,11 @@ class Optimizer(Node):
         if name == "autopilot_s":
             return  # read by the next timer period
         settings = self._settings()
-        changes = {k: getattr(settings, k) for k in ("model", "weights", "device", "seed", "width", "height",
+        changes = {k: getattr(settings, k) for k in ("model", "weights", "device", "seed", "prior_path", "width", "height",
                                                      "steps_per_keyframe", "step_size", "prior_strength",
                                                      "zoom_per_s", "rotation_per_s", "layout")}
         try:
-            if name in MODEL_KEYS or name in ("weights", "seed"):
+            if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))
             else:
                 self.dreamer.configure(**changes)

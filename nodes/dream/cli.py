@@ -60,6 +60,7 @@ def dream(
     weights: Annotated[Optional[Path], typer.Option(help="weights file (VGG); default: torch hub cache")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     seed: Annotated[Optional[int], typer.Option(help="random seed (deterministic on CPU)")] = None,
+    prior: Annotated[Optional[Path], typer.Option(help="prior file from `dreamgraph prior fit` (default: shipped)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Dream ImageNet classes into a picture (from noise or a photo)."""
@@ -71,7 +72,8 @@ def dream(
     width, height = _size(size)
     ids = _resolve_targets(target)
     settings = DreamSettings(model=model, weights=str(weights) if weights else None, width=width, height=height,
-                             steps=steps, layout=layout, device=device, seed=seed)
+                             steps=steps, layout=layout, device=device, seed=seed,
+                             prior_path=str(prior) if prior else None)
     start = _read_rgb(from_) if from_ else None
     with Progress(disable=quiet, transient=True) as bar:
         task = bar.add_task("dreaming", total=steps)
