@@ -193,12 +193,12 @@ def bench_chaos(file: str = typer.Argument(..., help="launch file (YAML)"),
                 seed: Optional[int] = typer.Option(None, help="random seed for the choice of victims"),
                 machine: str = typer.Option("", help="run only this machine's part (and kill only its nodes)")):
     """Kill random nodes with SIGKILL while the graph runs; measure output gaps, restart times and memory."""
-    cli_args = {}
-    for item in args or []:
-        key, found, value = item.partition(":=")
-        if not found:
-            raise typer.BadParameter(f"argument {item!r} must look like name:=value")
-        cli_args[key] = value
+    from graph.launchfile import parse_launch_args
+
+    try:
+        cli_args = parse_launch_args(args)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
     try:
         lines = run_chaos(file, duration, interval, exclude, topic, fps, baseline, seed, cli_args, machine)
     except ValueError as err:

@@ -65,16 +65,17 @@ def _parse_assignments(items: List[str], sep: str, what: str) -> dict[str, str]:
 
 
 def _parse_or_fail(file: str, args: List[str]):
-    from graph.launchfile import LaunchError, parse_launch
+    from graph.launchfile import LaunchError, parse_launch, parse_launch_args
 
-    cli_args = _parse_assignments([a for a in args], ":=", "argument")
     try:
-        return parse_launch(file, cli_args)
+        return parse_launch(file, parse_launch_args(args))
     except LaunchError as err:
         for problem in err.problems:
             typer.echo(problem, err=True)
         typer.echo(f"{len(err.problems)} problem(s) in {file}", err=True)
         raise typer.Exit(1)
+    except ValueError as err:  # a malformed name:=value
+        fail(str(err))
 
 
 @app.command()

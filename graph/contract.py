@@ -17,7 +17,16 @@ from graph.transport import Delivery
 _MISSING = object()
 
 
-class Param:
+class _Declaration:
+    """A class attribute that learns its own name (Param, Input, Output)."""
+
+    name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+
+class Param(_Declaration):
     """A typed node parameter with a default, an optional unit, range and choices."""
 
     def __init__(self, type_: type, default: Any, doc: str = "", unit: str = "", min: float | None = None,
@@ -28,10 +37,6 @@ class Param:
         self.type, self.default, self.doc, self.unit = type_, default, doc, unit
         self.min, self.max, self.choices, self.secret = min, max, choices, secret
         self.check = check  # extra validation: raises ValueError with a message for the user
-        self.name = ""
-
-    def __set_name__(self, owner, name):
-        self.name = name
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -87,27 +92,19 @@ class Param:
         return value
 
 
-class Input:
+class Input(_Declaration):
     """A subscription: messages of ``type`` on ``topic`` go to the node's ``on_<name>`` method."""
 
     def __init__(self, type_: type[Message], topic: str, delivery: str = "queue:16", doc: str = ""):
         self.type, self.topic, self.doc = type_, topic, doc
         self.delivery = Delivery.parse(delivery)
-        self.name = ""
-
-    def __set_name__(self, owner, name):
-        self.name = name
 
 
-class Output:
+class Output(_Declaration):
     """A publication of ``type`` on ``topic``. ``latched`` topics are state: late joiners get the last value."""
 
     def __init__(self, type_: type[Message], topic: str, latched: bool = False, doc: str = ""):
         self.type, self.topic, self.latched, self.doc = type_, topic, latched, doc
-        self.name = ""
-
-    def __set_name__(self, owner, name):
-        self.name = name
 
     def __get__(self, instance, owner):
         if instance is None:

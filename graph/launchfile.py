@@ -396,6 +396,17 @@ class _Parser:
         spec.remap = {(decls[k].topic if k in decls else k): v for k, v in spec.remap.items()}
 
 
+def parse_launch_args(items: list[str] | None) -> dict[str, str]:
+    """Command-line launch arguments ``name:=value`` as a mapping; ValueError names a malformed one."""
+    values = {}
+    for item in items or []:
+        key, found, value = item.partition(":=")
+        if not found or not key:
+            raise ValueError(f"argument {item!r} must look like name:=value")
+        values[key] = value
+    return values
+
+
 def parse_launch(path: str | os.PathLike, cli_args: dict[str, str] | None = None,
                  environ: dict[str, str] | None = None) -> Launch:
     """Read and validate a launch file; raise LaunchError listing every problem."""

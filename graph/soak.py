@@ -73,12 +73,12 @@ def bench_soak(file: str = typer.Argument(..., help="launch file (YAML)"),
                warmup: float = typer.Option(120.0, help="seconds before memory growth is counted"),
                topic: str = typer.Option("video", help="output topic whose rate is watched")):
     """Run a graph for a long time: memory growth per node, frame-rate stability, gaps and restarts."""
-    cli_args = {}
-    for item in args or []:
-        key, found, value = item.partition(":=")
-        if not found:
-            raise typer.BadParameter(f"argument {item!r} must look like name:=value")
-        cli_args[key] = value
+    from graph.launchfile import parse_launch_args
+
+    try:
+        cli_args = parse_launch_args(args)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
     if warmup >= duration:
         raise typer.BadParameter("--warmup must be shorter than --duration")
     for line in run_soak(file, duration, warmup, topic, cli_args):
