@@ -24,6 +24,7 @@ from graph.launchfile import Launch, NodeSpec
 from graph.message import LaunchState
 from graph.node import NodeConfig
 from graph.runtime import GraphDir, safe_name
+from graph.secrets import SecretMasker
 from graph.security import KEYS_ENV, Security
 from graph.transport import Publisher
 
@@ -33,18 +34,6 @@ LAUNCH_TOPIC = "_launch"
 MAX_RESPAWN_DELAY_S = 30.0
 STABLE_AFTER_S = 30.0  # a node that ran this long has its backoff reset
 DEFAULT_BASE_PORT = 7400
-
-
-class Masker:
-    """Replaces secret values in text. Secrets shorter than 4 characters are not masked (too many false hits)."""
-
-    def __init__(self, secrets: list[str]):
-        self.secrets = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
 
 
 @dataclass
@@ -98,7 +87,7 @@ class Supervisor:
         self.duration = duration
         self.out = out
         self.out_lock = threading.Lock()
-        self.mask = Masker(launch.secrets)
+        self.mask = SecretMasker(*launch.secrets)
         self.stop_requested = False
         self.failed_required: str | None = None
         stem = graph_name or launch.graph.get("name") or os.path.splitext(os.path.basename(launch.path))[0]

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from graph.contract import Input, Output, declared, load_node_class, resolve_topic
+from graph.secrets import SecretMasker
 
 TOP_KEYS = {"args", "env", "nodes", "include", "machines", "graph"}
 NODE_KEYS = {"name", "node", "params", "remap", "respawn", "respawn_delay", "max_restarts", "required", "machine",
@@ -421,7 +422,8 @@ def parse_launch(path: str | os.PathLike, cli_args: dict[str, str] | None = None
     if not parser.nodes and not parser.problems:
         parser.problems.append(f"{path}: nodes: the graph has no nodes")
     if parser.problems:
-        raise LaunchError(parser.problems)
+        mask = SecretMasker(*parser.secrets)  # a bad value may be a secret from the environment
+        raise LaunchError([mask(problem) for problem in parser.problems])
     return Launch(path=str(path), nodes=parser.nodes, machines=parser.machines, args=parser.top_args,
                   graph=parser.graph, secrets=sorted(parser.secrets), missing_env=sorted(parser.missing_env),
                   notes=parser.notes)

@@ -9,7 +9,7 @@ from graph.message import Image, Status
 from graph.node import Input, Node, Output, Param
 from nodes.messages import ChatMessage, Overlay, Target
 from nodes.video.mjpeg import PreviewServer
-from nodes.video.secrets import read_secret
+from graph.secrets import read_secret
 
 # A node that has not reported for this long is shown as stale (they report once a second).
 _STALE_S = 3.0

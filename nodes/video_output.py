@@ -5,7 +5,7 @@ from __future__ import annotations
 from graph.message import Image
 from graph.node import Input, Node, Param
 from nodes.video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, parse_targets
-from nodes.video.secrets import MaskingFilter, SecretMasker, read_secret
+from graph.secrets import MaskingFilter, SecretMasker, read_secret
 from nodes.video.stream import LiveEncoder
 
 
@@ -46,7 +46,7 @@ class VideoOutput(Node):
             self._start(self.width, self.height)
 
     def _start(self, width: int, height: int):
-        key = read_secret(self.key_env, self.key_file)
+        key = read_secret(self.key_env, self.key_file, what="stream key")
         if key:
             self._masker.add(key)
         targets = parse_targets(self.targets, lambda template: self._masker.expand(template, key), self.segment_s)

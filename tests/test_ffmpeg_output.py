@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from nodes.video.ffmpeg import EncoderSettings, Target, build_command, default_bitrate, parse_targets
-from nodes.video.secrets import MASK, MaskingFilter, SecretMasker
+from graph.secrets import MASK, MaskingFilter, SecretMasker
 from nodes.video.stream import LiveEncoder
 from servers.rtmp import RtmpServer
 

@@ -86,6 +86,15 @@ def spawn_sample_publisher(endpoint: str, topic: str) -> subprocess.Popen:
 # -- nodes used in launched graphs --------------------------------------------------------------------------
 
 
+class Talker(Node):
+    """Logs its text parameter once at start-up (to check that the launcher masks secrets)."""
+
+    text = Param(str, "", doc="what to say")
+
+    def setup(self):
+        self.log.warning("saying %s", self.text)
+
+
 class Crashy(Node):
     """Exits with code 3 shortly after it starts."""
 

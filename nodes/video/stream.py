@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from nodes.video import ffmpeg
-from nodes.video.secrets import SecretMasker
+from graph.secrets import SecretMasker
 
 # Falling further behind the schedule than this means ffmpeg cannot keep up: skip ahead instead of bursting.
 _MAX_LAG_S = 1.0

@@ -1,4 +1,5 @@
-"""Stream keys: read from an environment variable or a file, and masked out of every log line and error text."""
+"""Secrets (stream keys, tokens): read from an environment variable or a file, and masked out of every log line
+and error text."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ MASK = "****"
 _ENV_PLACEHOLDER = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def read_secret(env: str = "", file: str = "", what: str = "stream key") -> str:
+def read_secret(env: str = "", file: str = "", what: str = "secret") -> str:
     """The secret from env var `env` or, failing that, the contents of `file`; "" when neither is named."""
     if env and os.environ.get(env, "").strip():
         return os.environ[env].strip()
