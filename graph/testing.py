@@ -21,6 +21,7 @@ from typing import Callable
 import yaml
 
 from graph import message as wire
+from graph.runner import die_with_parent
 
 
 class GraphHarness:
@@ -46,7 +47,8 @@ class GraphHarness:
     def start(self, wait_nodes: bool = True, timeout: float = 30.0) -> "GraphHarness":
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "graph.cli", "launch", self.launch_file, *self.args, *self.extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            preexec_fn=die_with_parent)  # a killed test or benchmark takes its graph down with it
         threading.Thread(target=self._pump, daemon=True).start()
         if wait_nodes:
             self.wait_output("starting", timeout)
