@@ -64,18 +64,25 @@ class NodeConfig:
 
 
 class FramePool:
-    """A ring of preallocated arrays; ``acquire`` returns one whose last zero-copy send has completed."""
+    """A ring of preallocated arrays for zero-copy publishing.
+
+    ``acquire`` returns the next array whose last send has completed. If a stalled subscriber still holds it,
+    the slot gets a fresh array instead of waiting, so one slow consumer never slows the publisher down.
+    """
 
     def __init__(self, shape, dtype=np.uint8, count: int = 4):
         self._arrays = [np.zeros(shape, dtype) for _ in range(count)]
         self._trackers: list[zmq.MessageTracker | None] = [None] * count
         self._index = 0
+        self.replaced = 0
 
     def acquire(self) -> np.ndarray:
         self._index = (self._index + 1) % len(self._arrays)
         tracker = self._trackers[self._index]
         if tracker is not None and not tracker.done:
-            tracker.wait(1.0)
+            self._arrays[self._index] = np.empty_like(self._arrays[self._index])
+            self.replaced += 1
+        self._trackers[self._index] = None
         return self._arrays[self._index]
 
     def track(self, array: np.ndarray, tracker):
