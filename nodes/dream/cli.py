@@ -158,9 +158,9 @@ def bench_quality(
     pairs = PAIRS[:max(1, classes // 2)] if classes else PAIRS
     results = run(settings, singles, pairs)
     out.mkdir(parents=True, exist_ok=True)
-    lines = [_line("quality", case, metric, getattr(ours, metric), "rate", settings.device, getattr(base, metric),
-                   steps=steps, size=size, model=settings.model, judge="lite2")
-             for case, (ours, base) in results.items() for metric in ("top1", "top5")]
+    lines = [_line("quality", case, f"{score}_rate", getattr(ours, score), "rate", settings.device,
+                   getattr(base, score), steps=steps, size=size, model=settings.model, judge="lite2")
+             for case, (ours, base) in results.items() for score in ("top1", "top5")]
     (out / "quality.jsonl").write_text("\n".join(lines) + "\n")
     sheet = contact_sheet([r.images for pair in results.values() for r in pair], cols=12)
     _write_rgb(out / "quality.png", sheet)
