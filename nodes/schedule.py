@@ -19,6 +19,7 @@ import collections
 import random
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -55,6 +56,17 @@ class ChatLike(Protocol):
     text: str
     message_id: str
     badges: list[str]
+
+
+MAX_NAME_CHARS = 25  # Twitch's own limit for login names
+
+
+def screen_name(chat: ChatLike) -> str:
+    """The name shown on the video and in replies: printable characters only (no control or bidi-override
+    characters), one line, at most MAX_NAME_CHARS."""
+    raw = chat.display_name or chat.user
+    name = "".join(ch for ch in raw if not unicodedata.category(ch).startswith("C"))
+    return " ".join(name.split())[:MAX_NAME_CHARS] or "viewer"
 
 
 @dataclass(frozen=True)
@@ -205,7 +217,7 @@ class Schedule:
         instant = chat.source in self.config.instant_sources
         # An operator's pick (OSC) is held like a request but shown without a name.
         subject = Subject(tuple(parsed.class_ids), tuple(parsed.labels), chat.user.lower() or chat.source,
-                          "" if instant else chat.display_name or chat.user)
+                          "" if instant else screen_name(chat))
         request = _Request(subject, chat.channel, chat.message_id)
         now = self.clock()
         if instant:
@@ -249,7 +261,7 @@ class Schedule:
         self._hinted_at.move_to_end(user)
         while len(self._hinted_at) > 4 * self.config.max_pending + 1000:  # bounded under any flood
             self._hinted_at.popitem(last=False)
-        request = _Request(Subject((), (), user, chat.display_name or chat.user), chat.channel, chat.message_id)
+        request = _Request(Subject((), (), user, screen_name(chat)), chat.channel, chat.message_id)
         if suggestion:
             return self._reply(request, self.rng.choice(SUGGEST_TEMPLATES), word=word[:40], suggestion=suggestion)
         example = self.vocabulary.labels[self.vocabulary.random_class()]

@@ -225,3 +225,15 @@ def test_queue_full(vocab):
     assert list(schedule.pending) == ["bob", "carol"] and "full" in outcome.replies[0].text
     schedule.handle(chat("bob", "tench"))  # replacing is always allowed
     assert schedule.pending["bob"].subject.labels == ("tench",)
+
+
+def test_hostile_display_names_are_cleaned_before_the_screen():
+    from nodes.schedule import screen_name
+
+    class Chat:
+        user = "mallory"
+        display_name = "Mal\u202eyrol\x00\x1b[31m" + "x" * 100
+
+    name = screen_name(Chat())
+    assert "\u202e" not in name and "\x00" not in name and "\x1b" not in name
+    assert name.startswith("Mal") and len(name) <= 25

@@ -6,6 +6,8 @@ Per frame the cached patch costs one multiply and one add over the box area, int
 
 from __future__ import annotations
 
+import unicodedata
+
 import cv2
 import numpy as np
 from PIL import Image as PilImage, ImageDraw, ImageFont
@@ -32,7 +34,8 @@ class TextOverlay:
 
     def set_text(self, text: str):
         """Change the caption; an empty text removes it. Renders the patch once."""
-        text = " ".join(text.split())
+        # The last gate before the stream: no control, format (bidi override) or private-use characters.
+        text = " ".join("".join(ch for ch in text if not unicodedata.category(ch).startswith("C")).split())
         if text == self.text:
             return
         self.text = text
