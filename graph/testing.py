@@ -129,6 +129,10 @@ class GraphHarness:
                 return env
         raise AssertionError(f"no matching message on /{topic} within {timeout} s ({seen} seen)\n{self.text()[-3000:]}")
 
+    def listener(self, topic: str) -> "Listener":
+        """Start listening now, for a message the next action will cause (``wait_for`` would subscribe late)."""
+        return Listener(self, topic)
+
     def statuses(self, seconds: float = 1.5) -> dict[str, wire.Status]:
         return self.client.statuses(seconds)
 
@@ -136,3 +140,34 @@ class GraphHarness:
         """Run ``dreamgraph ARGS`` against this graph."""
         return subprocess.run([sys.executable, "-m", "graph.cli", *args], env=self.env, capture_output=True,
                               text=True, timeout=timeout)
+
+
+class Listener:
+    """A subscription opened before the action under test; ``wait`` returns the first matching message."""
+
+    SETTLE_S = 0.3  # long enough for the subscription to reach every publisher on this machine
+
+    def __init__(self, harness: GraphHarness, topic: str):
+        self.harness, self.topic = harness, topic
+        self.sub = harness.client.subscribe(topic)
+        time.sleep(self.SETTLE_S)
+
+    def wait(self, predicate: Callable[[wire.Message], bool] = lambda m: True, timeout: float = 20.0) -> wire.Envelope:
+        end = time.monotonic() + timeout
+        seen = 0
+        try:
+            while time.monotonic() < end:
+                for endpoint in self.harness.client.endpoints():
+                    self.sub.connect(endpoint)
+                if not self.sub.socket.poll(100):
+                    continue
+                self.sub.drain(lambda reason: None)
+                while self.sub.buffer:
+                    env = self.sub.buffer.popleft()
+                    seen += 1
+                    if predicate(env.msg):
+                        return env
+        finally:
+            self.sub.close()
+        raise AssertionError(f"no matching message on /{self.topic} within {timeout} s ({seen} seen)\n"
+                             f"{self.harness.text()[-3000:]}")

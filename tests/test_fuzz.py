@@ -238,6 +238,7 @@ def test_osc_node_survives_the_fuzz(osc_node):
     status = harness.statuses(2.0)["osc"]
     assert status.pid == pid and status.state == "running"  # never crashed or restarted
     assert sum(status.errors.values()) > 0  # garbage was counted, not silently accepted
+    chat = harness.listener("chat")
     send(osc_datagram("/dream/target", ["volcano"]))
-    env = harness.wait_for("chat", lambda m: m.source == "osc" and m.text == "volcano", timeout=10)
+    env = chat.wait(lambda m: m.source == "osc" and m.text == "volcano", timeout=10)
     assert env.msg.user == "osc"

@@ -271,9 +271,21 @@ def dream(image: np.ndarray | None, targets, settings: DreamSettings | None = No
     """Dream `targets` (ImageNet class ids) into `image` (HxWx3 uint8, or None for noise); return HxWx3 uint8.
 
     Runs settings.steps steps in keyframes of settings.steps_per_keyframe, zooming between keyframes as the
-    video would (zoom_per_s over period_s), coarse to fine over settings.octaves octaves.
+    video would (zoom_per_s over period_s), coarse to fine over settings.octaves octaves. With a seed on the
+    CPU it runs single-threaded: multi-threaded CPU kernels sum in varying order, and sign steps amplify that.
     """
     s = settings or DreamSettings()
+    if s.seed is not None and resolve_device(s.device).type == "cpu":
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return _dream(image, targets, s, weights, progress, model)
+        finally:
+            torch.set_num_threads(threads)
+    return _dream(image, targets, s, weights, progress, model)
+
+
+def _dream(image, targets, s: DreamSettings, weights, progress, model) -> np.ndarray:
     model = model if model is not None else load_model(s.model, s.weights, s.pretrained)
     sizes = octave_sizes(s.width, s.height, s.octaves, s.octave_scale, model.min_size)
     dreamer = Dreamer(s.with_(width=sizes[0][0], height=sizes[0][1]), model=model)
