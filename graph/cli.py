@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from importlib.metadata import entry_points
 from typing import List, Optional

@@ -5,7 +5,6 @@ import sys
 
 import cv2
 import numpy as np
-import pytest
 
 
 def _py(code: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -9,7 +9,6 @@ import urllib.request
 
 import imageio_ffmpeg
 import psutil
-import pytest
 
 import nodes.messages  # noqa: F401  (registers the message types the test decodes)
 from graph.testing import GraphHarness

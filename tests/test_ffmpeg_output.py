@@ -12,7 +12,6 @@ import time
 import imageio_ffmpeg
 import numpy as np
 import psutil
-import pytest
 
 from nodes.video.ffmpeg import EncoderSettings, Target, build_command, default_bitrate, parse_targets
 from graph.secrets import MASK, MaskingFilter, SecretMasker

@@ -6,7 +6,6 @@ graph logs the refusals with the intruder's address and without any key.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 

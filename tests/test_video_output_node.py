@@ -4,7 +4,6 @@ import re
 import time
 
 import imageio_ffmpeg
-import pytest
 
 from graph.testing import GraphHarness
 from servers.rtmp import RtmpServer
