@@ -171,10 +171,11 @@ class Supervisor:
     def _start(self, proc: Proc):
         self._write_config(proc)
         env = dict(os.environ, DREAMGRAPH_DIE_WITH_PARENT="1", PYTHONUNBUFFERED="1")
+        nice = proc.spec.nice
         proc.popen = subprocess.Popen(
             [sys.executable, "-m", "graph.runner", self._config_path(proc)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env)
+            start_new_session=True, env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None)
         proc.state = "running"
         proc.started_at = time.monotonic()
         proc.exit_code = None

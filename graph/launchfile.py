@@ -37,7 +37,7 @@ from graph.secrets import SecretMasker
 
 TOP_KEYS = {"args", "env", "nodes", "include", "machines", "graph"}
 NODE_KEYS = {"name", "node", "params", "remap", "respawn", "respawn_delay", "max_restarts", "required", "machine",
-             "doc", "stop_timeout"}
+             "doc", "stop_timeout", "nice"}
 INCLUDE_KEYS = {"file", "namespace", "args"}
 ARG_KEYS = {"default", "doc", "required"}
 MACHINE_KEYS = {"address", "doc"}
@@ -70,6 +70,7 @@ class NodeSpec:
     required: bool = False
     machine: str = ""
     stop_timeout: float = 5.0
+    nice: int = 0     # CPU priority (Unix nice): compute-heavy nodes yield to real-time ones
     source: str = ""  # file:line, for messages
 
 
@@ -346,6 +347,12 @@ class _Parser:
                     setattr(spec, key, value)
                 except (TypeError, ValueError):
                     self.problem(loc, at + (key,), f"must be a number of seconds >= 0, not {value!r}")
+        if "nice" in item:
+            value = item["nice"]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 19:
+                self.problem(loc, at + ("nice",), f"must be a whole number from 0 (normal) to 19 (lowest), not {value!r}")
+            else:
+                spec.nice = value
         if "max_restarts" in item:
             value = item["max_restarts"]
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

@@ -6,10 +6,7 @@ import time
 
 from graph.node import FramePool, Input, Node, Output, Param
 from nodes.dream.classes import class_label
-from nodes.dream.models import MODELS, MissingWeightsError
-from nodes.dream.render import MODEL_KEYS, Dreamer
-from nodes.dream.settings import DreamSettings
-from nodes.dream.transform import keyframe_motion
+from nodes.dream.settings import MODELS, DreamSettings
 from nodes.messages import LAYOUTS, Keyframe, Target
 
 # node parameter -> DreamSettings field, for everything that maps one to one
@@ -63,6 +60,11 @@ class Optimizer(Node):
     prior = Param(str, "", doc="prior file from `dreamgraph prior fit` (empty: the shipped one)")
 
     def setup(self):
+        # torch is imported here, in the node's own process, not by `dreamgraph check` or the launcher
+        from nodes.dream.render import Dreamer
+        from nodes.dream.transform import keyframe_motion
+
+        self._keyframe_motion = keyframe_motion
         settings = self._settings()
         self.dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
         self._pool = FramePool((self.height, self.width, 3), count=4)
@@ -81,6 +83,8 @@ class Optimizer(Node):
 
     def _first_available(self, build):
         """``build(model_name)`` with the first model of `model` ('vgg16|lite0') whose weights are present."""
+        from nodes.dream.models import MissingWeightsError
+
         candidates = _model_candidates(self.model)
         for i, name in enumerate(candidates):
             try:
@@ -115,6 +119,8 @@ class Optimizer(Node):
 
     # -- parameters ------------------------------------------------------------------------------------------
     def on_param(self, name, value):
+        from nodes.dream.render import MODEL_KEYS
+
         if name == "autopilot_s":
             return  # read by the next timer period
         settings = self._settings()
@@ -136,8 +142,8 @@ class Optimizer(Node):
     def loop(self):
         d = self.dreamer
         first = self._seq == 0
-        zoom, rotation = (1.0, 0.0) if first else keyframe_motion(d.settings.zoom_per_s, d.settings.rotation_per_s,
-                                                                  self._period)
+        zoom, rotation = (1.0, 0.0) if first else self._keyframe_motion(
+            d.settings.zoom_per_s, d.settings.rotation_per_s, self._period)
         frame = d.keyframe(zoom=zoom, rotation=rotation, out=self._pool.acquire())
         now = time.monotonic()
         if self._last_done is not None:

@@ -163,3 +163,10 @@ def test_run_with_a_bad_param_fails_and_cleans_up(runtime_dir):
     assert proc.returncode != 0
     assert "rate must be >= 0.01" in out
     assert list(pathlib.Path(runtime_dir).iterdir()) == []
+
+
+def test_nice_lowers_a_node_priority():
+    launch = {"nodes": [{"name": "tick", "node": "graph.builtin.ticker", "nice": 7}]}
+    with GraphHarness(launch) as harness:
+        pid = harness.statuses()["tick"].pid
+        assert psutil.Process(pid).nice() == psutil.Process().nice() + 7

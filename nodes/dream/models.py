@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-MODELS = ("lite0", "lite2", "vgg16", "vgg19")
+from .settings import MODELS
+
 # torchvision's file names and URLs (torchvision.models.VGG16_Weights.IMAGENET1K_V1.url); written out so that
 # nothing here can trigger a download.
 VGG_WEIGHTS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+MODELS = ("lite0", "lite2", "vgg16", "vgg19")
 UPDATE_RULES = ("sign", "adam")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16")
