@@ -11,7 +11,6 @@ import time
 from typing import Iterator
 
 import msgpack
-import zmq
 
 from graph import message as wire
 from graph.introspect import GraphClient
@@ -22,22 +21,13 @@ MAX_RECORD_BYTES = 1 << 30
 def record(client: GraphClient, topics: list[str], path: str, duration: float,
            max_messages: int | None = None) -> collections.Counter:
     """Record ``topics`` into ``path`` for ``duration`` seconds; returns messages per topic."""
-    sock = client.ctx.socket(zmq.SUB)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.RCVHWM, 10000)
-    if client.security:
-        client.security.make_client(sock)
-    for topic in topics:
-        sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic.lstrip("/")))
-    connected: set[str] = set()
+    sock, peers = client.raw_subscriber(topics)
     counts: collections.Counter = collections.Counter()
     start = time.monotonic()
     packer = msgpack.Packer(use_bin_type=True)
     with open(path, "wb") as out:
         while time.monotonic() - start < duration and (max_messages is None or sum(counts.values()) < max_messages):
-            for endpoint in set(client.endpoints()) - connected:
-                sock.connect(endpoint)
-                connected.add(endpoint)
+            peers.refresh()
             if not sock.poll(100):
                 continue
             frames = sock.recv_multipart(copy=False)

@@ -22,6 +22,26 @@ STATUS_TOPIC = "_status"
 LAUNCH_TOPIC = "_launch"
 
 
+class Peers:
+    """Keeps a socket connected to every participant of the graph, rescanning at the nodes' discovery pace
+    (not on every poll) so participants that start later are heard too."""
+
+    def __init__(self, client: "GraphClient", connect):
+        self.client, self.connect = client, connect
+        self.connected: set[str] = set()
+        self._next_scan = 0.0
+
+    def refresh(self):
+        now = time.monotonic()
+        if now < self._next_scan:
+            return
+        self._next_scan = now + DISCOVERY_PERIOD_S
+        for endpoint in self.client.endpoints():
+            if endpoint not in self.connected:
+                self.connect(endpoint)
+                self.connected.add(endpoint)
+
+
 class GraphClient:
     def __init__(self, graph: GraphDir):
         self.graph = graph
@@ -36,21 +56,34 @@ class GraphClient:
     def endpoints(self) -> list[str]:
         return self.static_endpoints + self.graph.ipc_endpoints()
 
-    def subscribe(self, topic: str, delivery: str = "queue:10000") -> Subscription:
+    def subscribe(self, topic: str, delivery: str = "queue:10000") -> tuple[Subscription, Peers]:
+        """A subscription connected to every participant; call ``peers.refresh()`` while waiting on it."""
         sub = Subscription(self.ctx, topic, Delivery.parse(delivery), self.security)
-        for endpoint in self.endpoints():
-            sub.connect(endpoint)
-        return sub
+        peers = Peers(self, sub.connect)
+        peers.refresh()
+        return sub, peers
+
+    def raw_subscriber(self, topics: list[str]) -> tuple[zmq.Socket, Peers]:
+        """A plain SUB socket on ``topics`` for tools that count or record frames without decoding them."""
+        sock = self.ctx.socket(zmq.SUB)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVHWM, 100000)
+        if self.security:
+            self.security.make_client(sock)
+        for topic in topics:
+            sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic.lstrip("/")))
+        peers = Peers(self, sock.connect)
+        peers.refresh()
+        return sock, peers
 
     def listen(self, topic: str, seconds: float, count: int | None = None) -> Iterator[wire.Envelope]:
         """Messages on ``topic`` until ``seconds`` pass or ``count`` arrived."""
-        sub = self.subscribe(topic)
+        sub, peers = self.subscribe(topic)
         end = time.monotonic() + seconds
         got = 0
         try:
             while time.monotonic() < end and (count is None or got < count):
-                for endpoint in self.endpoints():
-                    sub.connect(endpoint)
+                peers.refresh()
                 if sub.socket.poll(min(100, max(1, int((end - time.monotonic()) * 1000)))):
                     sub.drain(lambda reason: None)
                     while sub.buffer and (count is None or got < count):
@@ -74,20 +107,12 @@ class GraphClient:
 
     def count(self, topic: str, seconds: float) -> tuple[list[float], int]:
         """Arrival times of messages on ``topic`` without decoding payloads (cheap on image topics)."""
-        sock = self.ctx.socket(zmq.SUB)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.RCVHWM, 100000)
-        if self.security:
-            self.security.make_client(sock)
-        sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
-        connected = set()
+        sock, peers = self.raw_subscriber([topic])
         arrivals, total_bytes = [], 0
         end = time.monotonic() + seconds
         try:
             while time.monotonic() < end:
-                for endpoint in set(self.endpoints()) - connected:
-                    sock.connect(endpoint)
-                    connected.add(endpoint)
+                peers.refresh()
                 if not sock.poll(100):
                     continue
                 while True:

@@ -149,7 +149,7 @@ class Listener:
 
     def __init__(self, harness: GraphHarness, topic: str):
         self.harness, self.topic = harness, topic
-        self.sub = harness.client.subscribe(topic)
+        self.sub, self.peers = harness.client.subscribe(topic)
         time.sleep(self.SETTLE_S)
 
     def wait(self, predicate: Callable[[wire.Message], bool] = lambda m: True, timeout: float = 20.0) -> wire.Envelope:
@@ -157,8 +157,7 @@ class Listener:
         seen = 0
         try:
             while time.monotonic() < end:
-                for endpoint in self.harness.client.endpoints():
-                    self.sub.connect(endpoint)
+                self.peers.refresh()
                 if not self.sub.socket.poll(100):
                     continue
                 self.sub.drain(lambda reason: None)

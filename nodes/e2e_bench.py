@@ -15,35 +15,27 @@ import tempfile
 import time
 from typing import Annotated
 
-import numpy as np
 import typer
 
 ORIGINAL_KEYFRAME_S = 7.5
 LAUNCH_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "launch", "stream.yaml")
 
 
-def _judge_top5(judge, frame: np.ndarray, size: int) -> list[int]:
+def measure(harness, subject: str, class_id: int, judge, judge_size: int, timeout: float) -> dict:
+    """Publish one request and time the label and the recognition in the output frames."""
     import cv2
 
     from nodes.dream.bench_quality import judge_topk
-
-    return judge_topk(judge, cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA), 5)
-
-
-def measure(harness, subject: str, class_id: int, judge, judge_size: int, timeout: float) -> dict:
-    """Publish one request and time the label and the recognition in the output frames."""
-    from graph.transport import Delivery, Subscription
     from nodes.messages import ChatMessage
 
-    sub = Subscription(harness.client.ctx, "video", Delivery(True, 1))
-    for endpoint in harness.client.endpoints():
-        sub.connect(endpoint)
+    sub, peers = harness.client.subscribe("video", "latest")
     time.sleep(1.0)  # connected before the request goes out
     harness.publish("chat", ChatMessage(source="bench", user="bench", text=subject, timestamp=time.time()))
     sent = time.monotonic()
     label_s = recognised_s = None
     try:
         while time.monotonic() - sent < timeout and recognised_s is None:
+            peers.refresh()
             if not sub.socket.poll(200):
                 continue
             sub.drain(lambda reason: None)
@@ -55,7 +47,8 @@ def measure(harness, subject: str, class_id: int, judge, judge_size: int, timeou
             meta = frame.msg.meta
             if label_s is None and subject in meta.get("labels", []) and subject in meta.get("overlay", ""):
                 label_s = arrived
-            if label_s is not None and class_id in _judge_top5(judge, frame.msg.image, judge_size):
+            judged = cv2.resize(frame.msg.image, (judge_size, judge_size), interpolation=cv2.INTER_AREA)
+            if label_s is not None and class_id in judge_topk(judge, judged, 5):
                 recognised_s = arrived
     finally:
         sub.close()

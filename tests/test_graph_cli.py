@@ -206,7 +206,7 @@ def test_included_graph_runs_namespaced_and_remapped(graph):
 
 def _collect_texts(h: GraphHarness, topics: list[str], seconds: float) -> dict[str, list[str]]:
     """Messages on several topics over the same window."""
-    subs = {t: h.client.subscribe(t) for t in topics}
+    subs = {t: h.client.subscribe(t)[0] for t in topics}
     got = {t: [] for t in topics}
     end = time.monotonic() + seconds
     try:
@@ -256,14 +256,14 @@ def test_latched_value_reaches_late_joiners_once(graph):
     latch = status_of(graph, "latch", lambda s: s.outputs["state"]["count"] == 1)
     assert latch.uptime > 0.5  # published long before anybody below subscribes
     client = graph.client
-    first = client.subscribe("state")
+    first, _ = client.subscribe("state")
     try:
         end = time.monotonic() + 20
         while not first.received and time.monotonic() < end:
             if first.socket.poll(100):
                 first.drain(lambda reason: pytest.fail(reason))
         assert [e.msg.text for e in first.buffer] == [f"state from {latch.pid}"]
-        second = client.subscribe("state")  # its join makes the publisher re-send the value
+        second, _ = client.subscribe("state")  # its join makes the publisher re-send the value
         try:
             end = time.monotonic() + 20
             while not second.received and time.monotonic() < end:
