@@ -6,13 +6,14 @@ import time
 
 from graph.node import FramePool, Input, Node, Output, Param
 from nodes.dream.classes import class_label
-from nodes.dream.settings import MODELS, DreamSettings
+from nodes.dream.settings import MODELS, UPDATE_RULES, DreamSettings
 from nodes.messages import LAYOUTS, Keyframe, Target
 
 # node parameter -> DreamSettings field, for everything that maps one to one
 _SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "height",
              "steps_per_keyframe": "steps_per_keyframe", "step_size": "step_size", "prior_strength": "prior_strength",
-             "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout"}
+             "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout",
+             "update": "update", "compile": "compile"}
 _DEFAULTS = DreamSettings()
 
 
@@ -29,8 +30,8 @@ class Optimizer(Node):
 
     Each keyframe starts from the previous one zoomed (and optionally rotated) by as much as the video moves
     during one measured keyframe period, so the zoom speed on screen stays the same however fast the machine
-    is; then it runs `steps_per_keyframe` steps (forward to the spatial logit map, backward to the pixels, a
-    normalised sign step, as in the 2015 original) with a natural-image prior. A new target takes effect at the
+    is; then it runs `steps_per_keyframe` steps (forward to the spatial logit map, backward to the pixels, an
+    Adam or the 2015 original's normalised sign step) with a natural-image prior. A new target takes effect at the
     next keyframe. Without any target it dreams a random class (autopilot) so frames always flow. A bad target
     (class outside 0..999, empty list, unknown layout) is logged, counted as `bad_target`, and ignored.
     """
@@ -47,7 +48,10 @@ class Optimizer(Node):
     height = Param(int, _DEFAULTS.height, unit="px", min=32, max=8192, doc="dream height")
     steps_per_keyframe = Param(int, _DEFAULTS.steps_per_keyframe, min=1, max=10000,
                                doc="optimisation steps between published keyframes")
-    step_size = Param(float, _DEFAULTS.step_size, min=0.0, max=255.0, doc="pixel step per update (0..255 scale)")
+    update = Param(str, _DEFAULTS.update, choices=list(UPDATE_RULES),
+                   doc="pixel update rule: adam, or the 2015 original's normalised sign step")
+    step_size = Param(float, _DEFAULTS.step_size, min=0.0, max=255.0,
+                      doc="pixel step per update (0..255 scale; Adam's learning rate)")
     prior_strength = Param(float, _DEFAULTS.prior_strength, min=0.0, max=1000.0,
                            doc="weight of the natural-image prior (higher: smoother, less detailed)")
     zoom_per_s = Param(float, _DEFAULTS.zoom_per_s, unit="1/s", min=-0.5, max=2.0,
@@ -58,6 +62,9 @@ class Optimizer(Node):
     autopilot_s = Param(float, 60.0, unit="s", min=1.0, doc="with no target, dream a new random class this often")
     seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
     prior = Param(str, "", doc="prior file from `dreamgraph prior fit` (empty: the shipped one)")
+    compile = Param(bool, _DEFAULTS.compile,
+                    doc="torch.compile the loss: faster GPU steps after a first keyframe that compiles for a minute "
+                        "or more (slower on CPUs)")
 
     def setup(self):
         # torch is imported here, in the node's own process, not by `dreamgraph check` or the launcher
@@ -124,9 +131,7 @@ class Optimizer(Node):
         if name == "autopilot_s":
             return  # read by the next timer period
         settings = self._settings()
-        changes = {k: getattr(settings, k) for k in ("model", "weights", "device", "seed", "prior_path", "width", "height",
-                                                     "steps_per_keyframe", "step_size", "prior_strength",
-                                                     "zoom_per_s", "rotation_per_s", "layout")}
+        changes = {k: getattr(settings, k) for k in (*_SETTINGS.values(), "weights", "seed", "prior_path")}
         try:
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))

@@ -37,6 +37,8 @@ class Preview(Node):
     max_fps = Param(float, 10.0, unit="Hz", min=0.5, max=60, doc="highest preview frame rate")
     quality = Param(int, 75, min=10, max=100, doc="JPEG quality")
     max_width = Param(int, 960, unit="px", min=64, max=7680, doc="frames wider than this are scaled down")
+    request_interval_s = Param(float, 2.0, unit="s", min=0.0, max=3600.0,
+                               doc="each browser (address) may send one request this often; faster ones get 429")
 
     def setup(self):
         self._subject = ""
@@ -45,7 +47,7 @@ class Preview(Node):
         self._frames: list[float] = []
         token = read_secret(self.token_env, self.token_file, what="preview access token")
         self._server = PreviewServer(self.host, self.port, token, self._request, self._snapshot,
-                                     self.max_fps, self.quality, self.max_width).start()
+                                     self.max_fps, self.quality, self.max_width, self.request_interval_s).start()
         self.log.info("preview at %s%s", self._server.url, " (token required)" if token else "")
 
     def teardown(self):

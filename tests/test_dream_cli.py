@@ -47,6 +47,19 @@ def test_dream_rejects_an_unknown_word(tmp_path):
     assert "zzzunknown" in r.stderr + r.stdout
 
 
+def test_dream_takes_any_setting_with_set(tmp_path):
+    runs = [_dream(tmp_path / f"{name}.png", 1, extra) for name, extra in
+            (("sign", ", '--set', 'update=sign', '--set', 'step_size=3'"), ("adam", ""))]
+    for r in runs:
+        assert "wrote" in r.stdout, r.stderr
+    sign, adam = (cv2.imread(str(tmp_path / f"{n}.png")) for n in ("sign", "adam"))
+    assert not np.array_equal(sign, adam)
+    for bad, culprit in (("'nope=1'", "nope=1"), ("'octaves=many'", "octaves"), ("'update=sgd'", "sgd")):
+        r = _dream(tmp_path / "bad.png", 1, f", '--set', {bad}")
+        assert r.returncode != 0 and culprit in r.stderr + r.stdout
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_prior_fit_writes_a_loadable_file(tmp_path):
     import skimage.data
     for name in ("chelsea", "coffee"):
@@ -76,10 +89,11 @@ def test_bench_optimizer_prints_json_lines():
 def test_gpu_check_script_runs_on_cpu_with_tiny_sizes(tmp_path):
     import os
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    r = subprocess.run([sys.executable, "-m", "nodes.dream.gpu_check", "--tiny"], capture_output=True, text=True,
-                       timeout=600, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=repo))
+    r = subprocess.run([sys.executable, "-m", "nodes.gpu_check", "--tiny", "--out", "out"], capture_output=True,
+                       text=True, timeout=600, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=repo))
     assert r.returncode == 0, r.stderr[-3000:]
     records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert {rec["bench"] for rec in records} == {"optimizer", "quality"}
-    assert {"single", "pair"} <= {rec["case"] for rec in records}
-    assert (tmp_path / "gpu-check-quality" / "quality.png").is_file()
+    assert {"lite0-64x64-cpu", "vgg16-224x224-cpu", "single", "pair"} <= {rec["case"] for rec in records}
+    assert (tmp_path / "out" / "gpu.jsonl").read_text().splitlines() == r.stdout.splitlines()
+    assert (tmp_path / "out" / "quality" / "quality.png").is_file()

@@ -194,3 +194,52 @@ def test_dream_from_photo_is_deterministic_with_a_seed(lite0):
     b = dream(photo, [BEE], s, model=lite0)
     assert a.shape == (64, 64, 3)
     assert np.array_equal(a, b)
+
+
+def _gradient(d: Dreamer, compiled: bool) -> torch.Tensor:
+    return d._gradient(d.image.detach().requires_grad_(True), compiled)
+
+
+def test_compiled_loss_matches_eager_and_follows_live_targets_and_strength(lite0):
+    """torch.compile (inductor on this CPU) gives the eager gradient, and sees targets and prior strength changed
+    in place after compilation instead of baking them in as constants."""
+    d = Dreamer(DreamSettings(**TINY, compile=True, seed=0), model=lite0)
+    d.set_image(skimage.data.chelsea())
+    d.set_targets([BEE])
+    for change in (lambda: None, lambda: d.set_targets([VOLCANO, BEE]), lambda: d.configure(prior_strength=5.0)):
+        change()
+        compiled, eager = _gradient(d, True), _gradient(d, False)
+        assert d._compiled_loss is not None, "compilation fell back to eager"
+        assert torch.allclose(compiled, eager, rtol=1e-3, atol=1e-4 * float(eager.abs().max()))
+    frame = d.keyframe()
+    assert frame.shape == (64, 64, 3) and d.settings.compile
+
+
+def test_a_failing_compile_falls_back_to_eager(lite0, caplog):
+    d = Dreamer(DreamSettings(**TINY, compile=True), model=lite0)
+    d.set_targets([BEE])
+
+    def refuse(*args):
+        raise RuntimeError("inductor: no working C++ compiler")
+
+    d._compiled_loss = refuse
+    eager = _gradient(d, False)
+    assert torch.equal(_gradient(d, True), eager)
+    assert d._compiled_loss is None and not d.settings.compile
+    assert "running eagerly" in caplog.text
+
+
+def test_bfloat16_casts_weights_once_and_matches_autocast_of_float32_weights():
+    from nodes.dream.objective import class_loss
+
+    reference = load_model("lite0")
+    d = Dreamer(DreamSettings(**TINY, dtype="bfloat16"), model=load_model("lite0"))
+    d.set_image(skimage.data.chelsea())
+    d.set_targets([BEE])
+    assert {w.dtype for w in d.model.parameters()} == {torch.bfloat16}
+    assert {b.dtype for b in d.model.buffers()} == {torch.float32}
+    x = d.image.detach().requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = class_loss(reference(x), d._ids, d._masks, d._other)
+    expected, = torch.autograd.grad(loss + d._strength * d.prior(x), x)
+    assert torch.allclose(d._gradient(x, compiled=False), expected, rtol=1e-2, atol=1e-2 * float(expected.abs().max()))

@@ -62,6 +62,12 @@ def read_mjpeg_parts(host, port, count, path="/stream.mjpg"):
     return images
 
 
+def post(port, text):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/request", data=text.encode(),
+                                     headers={"Content-Type": "text/plain"})
+    return urllib.request.urlopen(request, timeout=10)
+
+
 @pytest.fixture
 def open_preview():
     port = free_port()
@@ -101,11 +107,12 @@ def test_request_box_posts_to_chat(open_preview):
     harness, port = open_preview
     done = threading.Event()
 
-    def post_until_seen():
+    def post_until_seen():   # the listener may join after the first post: repeat at the allowed pace
         while not done.wait(0.5):
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/request", data="kit  fox\n".encode(),
-                                             headers={"Content-Type": "text/plain"})
-            assert json.load(urllib.request.urlopen(request))["ok"]
+            try:
+                assert json.load(post(port, "kit  fox\n"))["ok"]
+            except urllib.error.HTTPError as err:
+                assert err.code == 429
 
     poster = threading.Thread(target=post_until_seen, daemon=True)
     poster.start()
@@ -115,6 +122,22 @@ def test_request_box_posts_to_chat(open_preview):
         done.set()
     assert isinstance(msg, ChatMessage)
     assert msg.source == "web" and msg.message_id and msg.timestamp > 0
+
+
+def test_request_box_allows_one_request_per_interval_per_browser():
+    port = free_port()
+    with GraphHarness(launch(port, {"request_interval_s": 3.0})) as harness:
+        wait_http(f"http://127.0.0.1:{port}/status.json")
+        chat = harness.listener("chat")
+        assert json.load(post(port, "volcano"))["ok"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post(port, "zebra")
+        assert refused.value.code == 429 and 1 <= int(refused.value.headers["Retry-After"]) <= 3
+        time.sleep(int(refused.value.headers["Retry-After"]) + 0.1)
+        assert json.load(post(port, "pizza"))["ok"]
+        seen = []
+        chat.wait(lambda m: seen.append(m.text) or m.text == "pizza")
+        assert seen == ["volcano", "pizza"]   # the refused request never reached the chat topic
 
 
 def test_token_guards_everything():

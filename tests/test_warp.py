@@ -1,10 +1,13 @@
 """Warp geometry and the two back ends (OpenCV and torch) agreeing on it."""
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
 
-from nodes.video.warp import CpuWarper, TorchWarper, make_warper, zoom_matrix
+from nodes.video.warp import CpuWarper, TorchWarper, make_warper, nvidia_driver_may_be_present, zoom_matrix
 
 
 def smooth_image(h, w, seed=0):
@@ -68,3 +71,11 @@ def test_make_warper_rejects_unknown_device_and_defaults_to_cpu_without_gpu():
     with pytest.raises(ValueError):
         make_warper(16, 16, "tpu")
     assert make_warper(16, 16, "cpu").device == "cpu"
+
+
+@pytest.mark.skipif(nvidia_driver_may_be_present(), reason="this machine may have a CUDA GPU")
+def test_auto_picks_the_cpu_without_importing_torch_where_there_is_no_nvidia_driver():
+    code = ("import sys; import nodes.interpolator; from nodes.video.warp import make_warper; "
+            "print(make_warper(16, 16, 'auto').device, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["cpu", "False"], r.stderr

@@ -22,16 +22,20 @@ def _sync(device: torch.device) -> None:
 def measure_dreamer(dreamer: Dreamer, keyframes: int) -> dict:
     """Steps and keyframes per second of the real loop (zoom and host copy included)."""
     spk = dreamer.settings.steps_per_keyframe
-    dreamer.keyframe(zoom=1.0)   # warm-up: graph capture, cudnn autotuning
+    start = time.perf_counter()
+    dreamer.keyframe(zoom=1.0)   # warm-up: compilation, graph capture, cudnn autotuning
+    first_keyframe_s = time.perf_counter() - start
     if dreamer.cuda:
         torch.cuda.reset_peak_memory_stats(dreamer.device)
     start = time.perf_counter()
     for _ in range(keyframes):
         dreamer.keyframe(zoom=1.01)   # ends with a host copy, so the clock covers the device work
     elapsed = time.perf_counter() - start
-    out = {"ms_per_step": 1000 * elapsed / (keyframes * spk), "keyframes_per_s": keyframes / elapsed}
+    out = {"ms_per_step": 1000 * elapsed / (keyframes * spk), "keyframes_per_s": keyframes / elapsed,
+           "first_keyframe_s": first_keyframe_s, "compiled": dreamer.settings.compile,
+           "cuda_graphs": dreamer.cuda and dreamer.settings.cuda_graphs}   # as run: both fall back on failure
     with FlopCounterMode(display=False) as counter:
-        dreamer._step()
+        dreamer._step(compiled=False)   # FLOPs are counted on the eager ops
     out["gflop_per_step"] = counter.get_total_flops() / 1e9
     if dreamer.cuda:
         out["peak_mem_gib"] = torch.cuda.max_memory_allocated(dreamer.device) / 2 ** 30
@@ -70,9 +74,13 @@ def run(settings: DreamSettings, steps: int) -> tuple[str, str, dict, float]:
     dreamer.set_targets(TARGETS)
     keyframes = max(1, steps // settings.steps_per_keyframe)
     ours = measure_dreamer(dreamer, keyframes)
-    dreamer.model.to(memory_format=torch.contiguous_format)   # the reference runs the model as plain fp32
+    dreamer.model.float().to(memory_format=torch.contiguous_format)   # the reference runs the model as plain fp32
     ref_ms = measure_reference(settings, dreamer.model, max(2, steps // 2))
     device = dreamer.device
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     case = f"{settings.model}-{settings.height}x{settings.width}-{device.type}"
+    if settings.compile:
+        case += "-compile"
+    if dreamer.cuda and not settings.cuda_graphs:
+        case += "-nographs"
     return case, name, ours, ref_ms

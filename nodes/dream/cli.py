@@ -62,6 +62,9 @@ def dream(
     seed: Annotated[Optional[int], typer.Option(help="random seed (deterministic on CPU)")] = None,
     prior: Annotated[Optional[Path], typer.Option(help="prior file from `dreamgraph prior fit` (default: shipped)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="any engine setting as NAME=VALUE, repeatable (update=sign, octaves=3, jitter=0, compile=true)"
+    )] = None,
 ) -> None:
     """Dream ImageNet classes into a picture (from noise or a photo)."""
     from rich.progress import Progress
@@ -71,9 +74,13 @@ def dream(
 
     width, height = _size(size)
     ids = _resolve_targets(target)
-    settings = DreamSettings(model=model, weights=str(weights) if weights else None, width=width, height=height,
-                             steps=steps, layout=layout, device=device, seed=seed,
-                             prior_path=str(prior) if prior else None)
+    try:
+        settings = DreamSettings(model=model, weights=str(weights) if weights else None, width=width, height=height,
+                                 steps=steps, layout=layout, device=device, seed=seed,
+                                 prior_path=str(prior) if prior else None)
+        settings = settings.with_(**DreamSettings.parse_assignments(set_ or []))
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
     start = _read_rgb(from_) if from_ else None
     with Progress(disable=quiet, transient=True) as bar:
         task = bar.add_task("dreaming", total=steps)
@@ -121,6 +128,7 @@ def bench_optimizer(
     steps: Annotated[int, typer.Option(help="timed steps")] = 50,
     random_weights: Annotated[bool, typer.Option(help="random weights (speed only; VGG without its file)")] = False,
     cuda_graphs: Annotated[bool, typer.Option(help="capture steps as CUDA graphs")] = True,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the loss (compile time not timed)")] = False,
 ) -> None:
     """Optimisation steps per second (JSON lines), against a plain fp32 eager Adam loop. ratio = value/baseline."""
     from .bench_speed import run
@@ -128,18 +136,21 @@ def bench_optimizer(
 
     height, width = _size(size)
     settings = DreamSettings(model=model, width=width, height=height, device=device, pretrained=not random_weights,
-                             cuda_graphs=cuda_graphs)
+                             cuda_graphs=cuda_graphs, compile=compile)
     case, name, ours, ref_ms = run(settings, steps)
     spk = settings.steps_per_keyframe
-    _line("optimizer", case, "ms_per_step", ours["ms_per_step"], "ms", name, ref_ms)
-    _line("optimizer", case, "steps_per_s", 1000 / ours["ms_per_step"], "1/s", name, 1000 / ref_ms)
+    mode = {"cuda_graphs": ours["cuda_graphs"], "compile": ours["compiled"]}
+    _line("optimizer", case, "ms_per_step", ours["ms_per_step"], "ms", name, ref_ms, **mode)
+    _line("optimizer", case, "steps_per_s", 1000 / ours["ms_per_step"], "1/s", name, 1000 / ref_ms, **mode)
     _line("optimizer", case, "keyframes_per_s", ours["keyframes_per_s"], "1/s", name, 1000 / ref_ms / spk,
-          steps_per_keyframe=spk)
-    _line("optimizer", case, "gflop_per_step", ours["gflop_per_step"], "GFLOP", name)
+          steps_per_keyframe=spk, **mode)
+    _line("optimizer", case, "gflop_per_step", ours["gflop_per_step"], "GFLOP", name, **mode)
+    if compile:
+        _line("optimizer", case, "compile_s", ours["first_keyframe_s"], "s", name, **mode)
     if "peak_mem_gib" in ours:
         _line("optimizer", case, "tflops", ours["gflop_per_step"] / ours["ms_per_step"], "TFLOP/s", name,
-              ours["gflop_per_step"] / ref_ms)
-        _line("optimizer", case, "peak_mem", ours["peak_mem_gib"], "GiB", name)
+              ours["gflop_per_step"] / ref_ms, **mode)
+        _line("optimizer", case, "peak_mem", ours["peak_mem_gib"], "GiB", name, **mode)
 
 
 def bench_quality(

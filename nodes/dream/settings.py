@@ -6,6 +6,7 @@ step 4 with it beat the original's sign step; the prior and colour decorrelation
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, fields, replace
 
 MODELS = ("lite0", "lite2", "vgg16", "vgg19")
@@ -53,6 +54,7 @@ class DreamSettings:
     dtype: str = "auto"                  # auto = bfloat16 autocast on CUDA, float32 on CPU
     channels_last: bool = True           # CUDA only (slower on this CPU)
     cuda_graphs: bool = True             # capture a whole step in a CUDA graph (CUDA only)
+    compile: bool = False                # torch.compile the loss and its backward: faster steps, a slow first one
     seed: int | None = None
 
     def __post_init__(self):
@@ -79,3 +81,33 @@ class DreamSettings:
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def parse_assignments(cls, assignments: list[str]) -> dict:
+        """'name=value' texts (as typed on a command line) -> typed setting changes; ValueError names the culprit."""
+        hints = typing.get_type_hints(cls)
+        changes = {}
+        for text in assignments:
+            name, sep, value = text.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in hints:
+                raise ValueError(f"expected NAME=VALUE with NAME one of {', '.join(cls.names())}; got {text!r}")
+            changes[name] = _parse_value(hints[name], value.strip(), name)
+        return changes
+
+
+def _parse_value(hint, text: str, name: str):
+    optional = typing.get_origin(hint) is not tuple and type(None) in typing.get_args(hint)
+    if optional and text.lower() in ("", "none"):
+        return None
+    kind = next(k for k in typing.get_args(hint) if k is not type(None)) if optional else hint
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes", "on")
+        if typing.get_origin(kind) is tuple:
+            return tuple(int(part) for part in text.split(",") if part.strip())
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a valid {getattr(kind, '__name__', kind)}") from None

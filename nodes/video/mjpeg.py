@@ -7,7 +7,8 @@
 Each frame is JPEG-encoded once and the same bytes go to every client. Routes: GET / (page), GET /stream.mjpg
 (multipart/x-mixed-replace; boundary=frame), GET /status.json, POST /request (text/plain, a form field
 `text`, or JSON {"text": ...}). With a token, every route wants it as ?token=, `Authorization: Bearer` or a
-`token` cookie, and answers 401 without it.
+`token` cookie, and answers 401 without it. Each client address may post one request per request_interval
+seconds; faster ones get 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hmac
 import http.cookies
 import ipaddress
 import json
+import math
 import threading
 import time
 import urllib.parse
@@ -28,6 +30,7 @@ import cv2
 import numpy as np
 
 MAX_REQUEST_BYTES = 4096
+MAX_TRACKED_CLIENTS = 4096
 
 
 def is_loopback(host: str) -> bool:
@@ -95,7 +98,7 @@ class JpegHub:
 class PreviewServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, token: str = "",
                  on_request: Callable[[str], str] | None = None, status: Callable[[], dict] | None = None,
-                 max_fps: float = 10.0, quality: int = 80, max_width: int = 960):
+                 max_fps: float = 10.0, quality: int = 80, max_width: int = 960, request_interval: float = 2.0):
         if not token and not is_loopback(host):
             raise ValueError(f"binding the preview to {host} exposes it beyond this machine: set an access token "
                              "(token_env or token_file)")
@@ -103,6 +106,9 @@ class PreviewServer:
         self.on_request = on_request or (lambda text: "")
         self.status = status or (lambda: {})
         self.hub = JpegHub(max_fps, quality, max_width)
+        self.request_interval = request_interval
+        self._last_request: dict[str, float] = {}   # client address -> monotonic time of its last request
+        self._request_lock = threading.Lock()
         self.page = resources.files("nodes.video").joinpath("preview.html").read_bytes()
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
@@ -126,6 +132,18 @@ class PreviewServer:
         self.hub.close()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def request_wait(self, client: str) -> float:
+        """0 and the request counts, or the seconds this client must wait: one request per request_interval."""
+        now = time.monotonic()
+        with self._request_lock:
+            wait = self._last_request.get(client, -math.inf) + self.request_interval - now
+            if wait > 0:
+                return wait
+            if len(self._last_request) >= MAX_TRACKED_CLIENTS:   # forget the clients that may post again anyway
+                self._last_request = {c: t for c, t in self._last_request.items() if t > now - self.request_interval}
+            self._last_request[client] = now
+            return 0.0
 
     def authorized(self, handler: BaseHTTPRequestHandler, query: dict) -> bool:
         if not self.token:
@@ -187,6 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
         text = _request_text(self.rfile.read(length), self.headers.get("Content-Type", ""))
         if not text:
             self._send(HTTPStatus.BAD_REQUEST, b"empty request\n", "text/plain; charset=utf-8")
+            return
+        wait = self.preview.request_wait(self.client_address[0])
+        if wait > 0:
+            self._send(HTTPStatus.TOO_MANY_REQUESTS, b"one request at a time: try again shortly\n",
+                       "text/plain; charset=utf-8", {"Retry-After": str(math.ceil(wait))})
             return
         answer = self.preview.on_request(text)
         self._send(HTTPStatus.OK, json.dumps({"ok": True, "text": text, "answer": answer}).encode(),

@@ -65,12 +65,13 @@ class LiveEncoder:
 
     def _run(self):
         process, failures, started = None, 0, 0.0
-        began = time.monotonic()
+        began = None   # the first frame's due time: the video clock, without ffmpeg's start-up and shutdown
         try:
             while not self._stop.is_set():
                 if process is None:
                     process = self._launch()
                     started = due = time.monotonic()
+                    began = began or started
                 if not self._wait_until(due):
                     break
                 if self._write(process):
@@ -89,9 +90,10 @@ class LiveEncoder:
                 self._stop.wait(delay)
         finally:
             if process is not None:
+                written_s = time.monotonic() - began
                 code = ffmpeg.stop(process)
                 self.log.info("ffmpeg finished (code %s) after %d frames in %.2f s (%d skipped)", code,
-                              self.frames_written, time.monotonic() - began, self.skipped)
+                              self.frames_written, written_s, self.skipped)
 
     def _launch(self):
         command = ffmpeg.build_command(self.settings, self.targets, restart=self.restarts)

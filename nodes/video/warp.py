@@ -12,6 +12,8 @@ zoom > 1 magnifies about the image centre, rotation is in degrees, positive coun
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import cv2
 import numpy as np
@@ -120,11 +122,19 @@ class TorchWarper:
         return out
 
 
+def nvidia_driver_may_be_present() -> bool:
+    """False where there surely is no CUDA GPU (Linux without the NVIDIA driver, macOS), so that "auto" need not
+    import torch (about 0.5 GB of memory and seconds of start-up) just to find that out."""
+    if sys.platform.startswith("linux"):
+        return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
+    return sys.platform != "darwin"
+
+
 def make_warper(width: int, height: int, device: str = "auto"):
     """Pick the back end: "cpu" (OpenCV), "cuda" (torch), or "auto" (CUDA when torch sees a GPU)."""
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
-    if device == "cpu":
+    if device == "cpu" or (device == "auto" and not nvidia_driver_may_be_present()):
         return CpuWarper(width, height)
     try:
         import torch
