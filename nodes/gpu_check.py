@@ -4,9 +4,13 @@ hang cannot eat a whole device session.
     python -m nodes.gpu_check --out gpu-out     # on a CUDA machine (scripts/gpu_check.sh installs, then runs this)
     python -m nodes.gpu_check --tiny            # the same stages at tiny sizes on the CPU (a test runs this)
 
+All stages take about 15 minutes on an H200 (compiling is most of it); `--only optimizer` and
+`--only kernels,e2e,interpolator,quality` split them into two device calls of under 10 minutes each.
+
 Stages: the optimizer bench for Lite0 576x1024 and VGG-16 at 576x1024 and 1080x1920 (random VGG weights: speed
-does not depend on them), each with CUDA graphs and with torch.compile plus CUDA graphs; chat-to-screen latency;
-the interpolator on CUDA; the dream quality bench. JSON lines go to stdout and OUT/gpu.jsonl.
+does not depend on them), each with CUDA graphs and with torch.compile plus CUDA graphs; the top kernels of an
+eager Lite0 and VGG-16 step (OUT/kernels-*.txt, for the next optimisation); chat-to-screen latency; the
+interpolator on CUDA; the dream quality bench. JSON lines go to stdout and OUT/gpu.jsonl.
 """
 from __future__ import annotations
 
@@ -33,6 +37,13 @@ def _stages(tiny: bool, out: Path) -> list[tuple[str, str, float]]:
                            "from nodes.dream.cli import bench_optimizer as b; "
                            f"b(device='{device}', model='{model}', size='{size}', steps={steps}, "
                            f"random_weights={model != 'lite0'}, compile={compiled})", 300 if compiled else 120))
+    for model, size, _ in (TINY_OPTIMIZER_CASES if tiny else OPTIMIZER_CASES)[:2]:
+        stages.append((f"kernels {model} {size}",
+                       "from nodes.dream.bench_speed import kernel_table; from nodes.dream.settings import "
+                       f"DreamSettings; h, w = {size.split('x')[0]}, {size.split('x')[1]}; "
+                       f"t = kernel_table(DreamSettings(model='{model}', width=w, height=h, device='{device}', "
+                       f"pretrained={model == 'lite0'}), steps={2 if tiny else 10}); "
+                       f"open('{out}/kernels-{model}-{size}.txt', 'w').write(t)", 120))
     if not tiny:   # the graph needs a free GPU-sized machine; the CPU figures come from `dreamgraph bench e2e`
         stages.append(("e2e", "import yaml; from nodes.e2e_bench import LAUNCH_FILE, bench_e2e as b; "
                               "g = yaml.safe_load(open(LAUNCH_FILE)); "
@@ -52,12 +63,18 @@ def _stages(tiny: bool, out: Path) -> list[tuple[str, str, float]]:
 def gpu_check(
     out: Path = typer.Option(Path("gpu-out"), help="directory for gpu.jsonl and the quality contact sheet"),
     tiny: bool = typer.Option(False, help="tiny sizes on the CPU: checks the script itself"),
+    only: str = typer.Option("", help="run only the stages whose names start with one of these (comma-separated: "
+                                      "optimizer, kernels, e2e, interpolator, quality), e.g. to split the check "
+                                      "over two device calls"),
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    prefixes = tuple(p.strip() for p in only.split(",") if p.strip())
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     failures = []
     with open(out / "gpu.jsonl", "w") as lines:
         for name, code, limit in _stages(tiny, out.resolve()):
+            if prefixes and not name.startswith(prefixes):
+                continue
             start = time.time()
             try:
                 done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

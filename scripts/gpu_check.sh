@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check (see nodes/gpu_check.py): installs what the GPU machine lacks (wheels put in .whl/),
 # records the device, then runs every GPU figure as JSON lines into $OUT (or ./gpu-out).
-# Run from the repo root on a CUDA machine that has torch.
+# Run from the repo root on a CUDA machine that has torch. Arguments go to nodes.gpu_check (e.g. --only optimizer).
 set -u
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
@@ -13,4 +13,4 @@ python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile
 export PYTHONPATH=.:/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/device.txt"
 python3 -c "import torch; print('torch', torch.__version__)" | tee -a "$OUT/device.txt"
-python3 -m nodes.gpu_check --out "$OUT" 2> >(tee "$OUT/stderr.txt" >&2)
+python3 -m nodes.gpu_check --out "$OUT" "$@" 2> >(tee "$OUT/stderr.txt" >&2)

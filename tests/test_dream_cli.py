@@ -97,3 +97,4 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes(tmp_path):
     assert {"lite0-64x64-cpu", "vgg16-224x224-cpu", "single", "pair"} <= {rec["case"] for rec in records}
     assert (tmp_path / "out" / "gpu.jsonl").read_text().splitlines() == r.stdout.splitlines()
     assert (tmp_path / "out" / "quality" / "quality.png").is_file()
+    assert "conv" in (tmp_path / "out" / "kernels-lite0-64x64.txt").read_text()

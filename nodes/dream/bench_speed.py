@@ -84,3 +84,17 @@ def run(settings: DreamSettings, steps: int) -> tuple[str, str, dict, float]:
     if dreamer.cuda and not settings.cuda_graphs:
         case += "-nographs"
     return case, name, ours, ref_ms
+
+
+def kernel_table(settings: DreamSettings, steps: int, rows: int = 25) -> str:
+    """The most expensive operators/kernels of eager steps (no CUDA graph hides them), as torch.profiler's table."""
+    from torch.profiler import ProfilerActivity, profile
+
+    dreamer = Dreamer(settings.with_(cuda_graphs=False))
+    dreamer.set_targets(TARGETS)
+    dreamer.keyframe(steps=2)   # warm-up: cudnn autotuning, compilation
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dreamer.cuda else [])
+    with profile(activities=activities) as prof:
+        dreamer.keyframe(steps=steps)
+    key = "self_cuda_time_total" if dreamer.cuda else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
