@@ -2,7 +2,8 @@
 
 The publisher is this process (zero-copy sends from a FramePool, as nodes do); the subscriber is a second
 process decoding with the framework's own Subscription. Throughput is measured at the subscriber; latency at
-an offered load of 60 frames/s uses the send timestamp in each header (one machine, one clock).
+an offered load of 60 frames/s uses the send timestamp in each header (one machine, one clock). The "-keys"
+cases run with a graph's CurveZMQ keys: tcp is encrypted, ipc stays plain.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import zmq
 
 from graph.message import Image
 from graph.node import FramePool
+from graph.security import Security, generate_keys
 from graph.transport import Delivery, Publisher, Subscription
 
 TOPIC = "bench"
+PIPE_FRAMES = 8   # high-water mark on each side
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -38,10 +41,11 @@ def memcpy_fps(shape, seconds: float = 1.0) -> float:
     return n / (time.perf_counter() - start)
 
 
-def subscriber_main(endpoint: str, expect: int, timeout: float):
+def subscriber_main(endpoint: str, expect: int, timeout: float, keys_dir: str = ""):
     """Runs in the subscriber process: prints one JSON line with arrival statistics."""
     ctx = zmq.Context.instance()
-    sub = Subscription(ctx, TOPIC, Delivery(False, 8))
+    sub = Subscription(ctx, TOPIC, Delivery(False, 64), Security(keys_dir) if keys_dir else None)
+    sub.socket.setsockopt(zmq.RCVHWM, PIPE_FRAMES)   # before connecting: a few frames in flight, not 1000
     sub.connect(endpoint)
     print("ready", flush=True)
     latencies, arrivals, seqs = [], [], []
@@ -65,11 +69,15 @@ def subscriber_main(endpoint: str, expect: int, timeout: float):
                       "lost": (seqs[-1] - seqs[0] + 1 - len(seqs)) if seqs else 0}), flush=True)
 
 
-def _run_case(endpoint: str, shape, frames: int, rate: float | None) -> dict:
+def _run_case(endpoint: str, shape, frames: int, rate: float | None, keys_dir: str = "") -> dict:
     ctx = zmq.Context.instance()
-    pub = Publisher(ctx, [endpoint], f"bench#{os.getpid()}", sndhwm=8)
+    pub = Publisher(ctx, [endpoint], f"bench#{os.getpid()}", Security(keys_dir) if keys_dir else None,
+                    sndhwm=PIPE_FRAMES)
+    # Sends wait for room instead of dropping at the high-water mark (as nodes do), so that the throughput
+    # cases measure what the pipe carries and every frame counts.
+    pub.socket.setsockopt(zmq.XPUB_NODROP, 1)
     bound = pub.endpoints[0]
-    child = subprocess.Popen([sys.executable, "-m", "graph.bench_transport", bound, str(frames), "60"],
+    child = subprocess.Popen([sys.executable, "-m", "graph.bench_transport", bound, str(frames), "60", keys_dir],
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "ready"
     pool = FramePool(shape, np.uint8, count=4)
@@ -104,9 +112,12 @@ def run_transport_bench(frames: int = 300, width: int = 1920, height: int = 1080
     yield {"bench": "transport", "case": f"memcpy-{label}", "metric": "frames_per_s", "value": round(baseline, 1),
            "unit": "frames/s", "device": "cpu", "baseline": None, "ratio": 1.0}
     with tempfile.TemporaryDirectory(prefix="dgb-") as tmp:
-        for kind, endpoint in (("ipc", f"ipc://{tmp}/bench.sock"), ("tcp", "tcp://127.0.0.1:*")):
-            case = f"{kind}-{label}"
-            result = _run_case(endpoint, shape, frames, None)
+        keys = str(generate_keys(f"{tmp}/keys"))
+        for kind, endpoint, keys_dir in (("ipc", f"ipc://{tmp}/bench.sock", ""), ("tcp", "tcp://127.0.0.1:*", ""),
+                                         ("ipc", f"ipc://{tmp}/bench.sock", keys),
+                                         ("tcp", "tcp://127.0.0.1:*", keys)):
+            case = f"{kind}-{label}" + ("-keys" if keys_dir else "")
+            result = _run_case(endpoint, shape, frames, None, keys_dir)
             fps = (result["received"] - 1) / result["span"] if result["received"] > 1 else 0.0
             common = {"bench": "transport", "case": case, "device": "cpu", "frames": frames,
                       "received": result["received"]}
@@ -114,7 +125,7 @@ def run_transport_bench(frames: int = 300, width: int = 1920, height: int = 1080
                    "baseline": round(baseline, 1), "ratio": round(fps / baseline, 3)}
             yield {**common, "metric": "mb_per_s", "value": round(fps * frame_mb, 1), "unit": "MB/s",
                    "baseline": round(baseline * frame_mb, 1), "ratio": round(fps / baseline, 3)}
-            paced = _run_case(endpoint, shape, 120, 60.0)
+            paced = _run_case(endpoint, shape, 120, 60.0, keys_dir)
             lat = paced["latencies"]
             for q in (50, 99):
                 yield {"bench": "transport", "case": f"{case}-60fps", "metric": f"latency_p{q}_ms",
@@ -124,4 +135,4 @@ def run_transport_bench(frames: int = 300, width: int = 1920, height: int = 1080
 
 
 if __name__ == "__main__":
-    subscriber_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
+    subscriber_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])

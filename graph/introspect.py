@@ -68,11 +68,9 @@ class GraphClient:
         sock = self.ctx.socket(zmq.SUB)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RCVHWM, 100000)
-        if self.security:
-            self.security.make_client(sock)
         for topic in topics:
             sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic.lstrip("/")))
-        peers = Peers(self, sock.connect)
+        peers = Peers(self, (lambda ep: self.security.connect(sock, ep)) if self.security else sock.connect)
         peers.refresh()
         return sock, peers
 

@@ -1,5 +1,9 @@
 """CurveZMQ authentication and encryption for tcp:// sockets.
 
+Only network endpoints use it. libzmq takes security options per bind/connect, so one socket serves CurveZMQ
+on tcp and no mechanism on ipc: a graph's ipc sockets live in a folder only its own user can enter (0700), and
+encrypting every local video frame would cost a core's worth of CPU for nothing.
+
 A graph's key directory holds one server certificate that every legitimate participant presents
 (``server.key_secret``) and the client certificates allowed to connect (``allowed/*.key``). Each machine gets
 the directory; a peer whose client key is not allowed can neither subscribe nor deliver anything.
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 SERVER = "server"
 CLIENT = "client"
 KEYS_ENV = "DREAMGRAPH_KEYS"
+LOCAL_TRANSPORTS = ("ipc://", "inproc://")
 REFUSAL_LOG_WINDOW_S = 10.0  # a refused peer retries every 100 ms; log it once per window with a count
 
 _WATCHED_EVENTS = (zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
@@ -155,17 +160,28 @@ class Security:
     def __repr__(self):
         return f"Security(allowed_dir={str(self.allowed_dir)!r})"  # never the keys
 
-    def make_server(self, sock: zmq.Socket):
+    def serve(self, sock: zmq.Socket):
+        """Once per server socket: authenticate its network peers and log the refused ones."""
         self._authenticator(sock.context)
         RefusalLogger(sock).start()
-        sock.curve_secretkey = self.server_secret
-        sock.curve_publickey = self.server_public
-        sock.curve_server = True
 
-    def make_client(self, sock: zmq.Socket):
-        sock.curve_secretkey = self.client_secret
-        sock.curve_publickey = self.client_public
-        sock.curve_serverkey = self.server_public
+    def bind(self, sock: zmq.Socket, endpoint: str):
+        if endpoint.startswith(LOCAL_TRANSPORTS):
+            sock.curve_server = False   # the NULL mechanism for this endpoint
+        else:
+            sock.curve_secretkey = self.server_secret
+            sock.curve_publickey = self.server_public
+            sock.curve_server = True
+        sock.bind(endpoint)
+
+    def connect(self, sock: zmq.Socket, endpoint: str):
+        if endpoint.startswith(LOCAL_TRANSPORTS):
+            sock.curve_server = False
+        else:
+            sock.curve_secretkey = self.client_secret
+            sock.curve_publickey = self.client_public
+            sock.curve_serverkey = self.server_public
+        sock.connect(endpoint)
 
     @classmethod
     def stop_all(cls):

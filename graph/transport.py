@@ -69,10 +69,13 @@ class Publisher:
         self.socket.setsockopt(zmq.LINGER, 0)
         keep_alive(self.socket)
         if security:
-            security.make_server(self.socket)
+            security.serve(self.socket)
         self.endpoints = []
         for endpoint in endpoints:
-            self.socket.bind(endpoint)
+            if security:
+                security.bind(self.socket, endpoint)
+            else:
+                self.socket.bind(endpoint)
             self.endpoints.append(self.socket.getsockopt_string(zmq.LAST_ENDPOINT))
         self.source = source
         self._seq: dict[str, int] = collections.defaultdict(int)
@@ -132,8 +135,7 @@ class Subscription:
         self.socket.setsockopt(zmq.RCVHWM, 4 if delivery.latest else max(1000, delivery.depth))
         self.socket.setsockopt(zmq.LINGER, 0)
         keep_alive(self.socket)
-        if security:
-            security.make_client(self.socket)
+        self.security = security
         self.socket.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
         self.connected: set[str] = set()
         self.buffer: collections.deque[wire.Envelope] = collections.deque(maxlen=delivery.depth)
@@ -144,7 +146,10 @@ class Subscription:
 
     def connect(self, endpoint: str):
         if endpoint not in self.connected:
-            self.socket.connect(endpoint)
+            if self.security:
+                self.security.connect(self.socket, endpoint)
+            else:
+                self.socket.connect(endpoint)
             self.connected.add(endpoint)
 
     def drain(self, on_reject: Callable[[str], None]) -> int:
