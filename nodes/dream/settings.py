@@ -35,7 +35,8 @@ class DreamSettings:
     # image prior (Student-t on whitened 8x8x3 patches)
     prior_strength: float = 1.0
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
-    prior_stride: int = 4                # patch stride at scale 1; jitter moves the grid so every patch is seen
+    prior_stride: int = 8                # patch stride in pixels (scale s: stride/s); jitter moves the grid so
+                                         # every patch is seen. 8 beat 4 on 3 of 4 quality figures, 1.24x faster
     prior_path: str | None = None        # .npz from `dreamgraph prior fit`; None = the shipped default
     # motion between keyframes (the video zoom)
     zoom_per_s: float = 0.05
