@@ -14,7 +14,7 @@ import zmq
 
 from graph import message as wire
 from graph.runtime import GraphDir
-from graph.security import Security
+from graph.security import Security, connect_endpoint
 from graph.node import DISCOVERY_PERIOD_S
 from graph.transport import Delivery, Publisher, Subscription
 
@@ -70,7 +70,7 @@ class GraphClient:
         sock.setsockopt(zmq.RCVHWM, 100000)
         for topic in topics:
             sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic.lstrip("/")))
-        peers = Peers(self, (lambda ep: self.security.connect(sock, ep)) if self.security else sock.connect)
+        peers = Peers(self, lambda endpoint: connect_endpoint(sock, endpoint, self.security))
         peers.refresh()
         return sock, peers
 

@@ -165,23 +165,18 @@ class Security:
         self._authenticator(sock.context)
         RefusalLogger(sock).start()
 
-    def bind(self, sock: zmq.Socket, endpoint: str):
+    def use_for(self, sock: zmq.Socket, endpoint: str, server: bool):
+        """Set the mechanism for the socket's next bind/connect: CurveZMQ for a network endpoint, none for ipc."""
         if endpoint.startswith(LOCAL_TRANSPORTS):
-            sock.curve_server = False   # the NULL mechanism for this endpoint
-        else:
+            sock.curve_server = False   # the NULL mechanism
+        elif server:
             sock.curve_secretkey = self.server_secret
             sock.curve_publickey = self.server_public
             sock.curve_server = True
-        sock.bind(endpoint)
-
-    def connect(self, sock: zmq.Socket, endpoint: str):
-        if endpoint.startswith(LOCAL_TRANSPORTS):
-            sock.curve_server = False
         else:
             sock.curve_secretkey = self.client_secret
             sock.curve_publickey = self.client_public
             sock.curve_serverkey = self.server_public
-        sock.connect(endpoint)
 
     @classmethod
     def stop_all(cls):
@@ -189,3 +184,17 @@ class Security:
             for auth in cls._authenticators.values():
                 auth.stop()
             cls._authenticators.clear()
+
+
+def bind_endpoint(sock: zmq.Socket, endpoint: str, security: Security | None):
+    """Bind, with the graph's keys on a network endpoint when the graph has keys."""
+    if security:
+        security.use_for(sock, endpoint, server=True)
+    sock.bind(endpoint)
+
+
+def connect_endpoint(sock: zmq.Socket, endpoint: str, security: Security | None):
+    """Connect, with the graph's keys to a network endpoint when the graph has keys."""
+    if security:
+        security.use_for(sock, endpoint, server=False)
+    sock.connect(endpoint)

