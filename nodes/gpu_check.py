@@ -5,12 +5,13 @@ hang cannot eat a whole device session.
     python -m nodes.gpu_check --tiny            # the same stages at tiny sizes on the CPU (a test runs this)
 
 All stages take about 15 minutes on an H200 (compiling is most of it); `--only optimizer` and
-`--only kernels,e2e,interpolator,quality` split them into two device calls of under 10 minutes each.
+`--only kernels,e2e,interpolator,live,quality` split them into two device calls of under 10 minutes each.
 
 Stages: the optimizer bench for Lite0 576x1024 and VGG-16 at 576x1024 and 1080x1920 (random VGG weights: speed
 does not depend on them), each with CUDA graphs and with torch.compile plus CUDA graphs; the top kernels of an
 eager Lite0 and VGG-16 step (OUT/kernels-*.txt, for the next optimisation); chat-to-screen latency; the
-interpolator on CUDA; the dream quality bench. JSON lines go to stdout and OUT/gpu.jsonl.
+interpolator on CUDA; the live bench (18 subjects, 100 keyframes each at 1024x576, OUT/live/live.png)
+and the dream quality bench. JSON lines go to stdout and OUT/gpu.jsonl.
 """
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ def _stages(tiny: bool, out: Path) -> list[tuple[str, str, float]]:
                        150))
         stages.append(("interpolator", "from nodes.video.bench import bench_interpolator as b; "
                                        "b(seconds=3.0, device='cuda')", 60))
+    stages.append(("live", "from pathlib import Path; from nodes.dream.cli import bench_live as b; "
+                           f"b(subjects={2 if tiny else 18}, hold={2 if tiny else 100}, "
+                           f"size='{'96x64' if tiny else '1024x576'}', device='{device}', out=Path('{out}/live'))",
+                   600 if tiny else 400))
     stages.append(("quality", "from pathlib import Path; from nodes.dream.cli import bench_quality as b; "
                               f"b(steps={4 if tiny else 100}, out=Path('{out}/quality'), device='{device}', "
                               f"classes={2 if tiny else 0})", 600 if tiny else 150))

@@ -157,7 +157,7 @@ def test_dreamer_keyframes_keep_pixels_in_range_and_raise_the_target(lite0):
     assert 0.0 <= float(d.image.min()) and float(d.image.max()) <= 255.0
 
 
-def test_dreamer_adam_rule_and_preconditioners_run(lite0):
+def test_dreamer_adam_rule_in_the_fourier_basis_runs(lite0):
     d = Dreamer(DreamSettings(**TINY, update="adam", fourier_decay=1.0, seed=0), model=lite0)
     d.set_targets([BEE, VOLCANO], layout="vertical")
     start = _margin(d, BEE)

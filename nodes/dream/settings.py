@@ -1,8 +1,9 @@
 """Every knob of the dream engine in one dataclass, so a run is fully described by one value.
 
-Defaults were chosen with `dreamgraph bench quality` (EfficientNet-Lite2 judging Lite0 dreams at 224x224):
-the 1/f Fourier gradient preconditioner is what makes Lite0's class visualisations recognisable; Adam at
-step 4 with it beat the original's sign step; the prior and colour decorrelation keep them clean.
+Defaults were chosen with `dreamgraph bench live` (the live loop at stream size over minutes, judged raw and
+at a glance, with natural photos' statistics beside it) and checked with `dreamgraph bench quality` (stills):
+Adam stepping in the decorrelated-colour 1/f Fourier basis, the glance objective, the per-keyframe tone
+normaliser and the patch prior (docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ class DreamSettings:
     # objective
     layout: str = "top-bottom"
     other_weight: float = 1.0            # weight of "+ mean of all logits" (pushes every other class down)
+    glance: float = 1.0                  # weight of the same objective on the whole picture shrunk to
+    glance_width: int = 224              # this width (the net's own input size), where a subject must show
+                                         # as one shape, not as texture (0 = off; off when not a shrink)
     # image prior (Student-t on whitened 8x8x3 patches)
     prior_strength: float = 1.0
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
@@ -46,9 +50,11 @@ class DreamSettings:
     jitter: int = 16                     # random roll by up to this many pixels every step (0 = off)
     octaves: int = 1                     # dream(): coarse-to-fine octaves (1 = off)
     octave_scale: float = 1.4
-    decorrelate_colour: bool = True      # precondition the gradient with the ImageNet colour covariance
-    fourier_decay: float = 1.0           # precondition the gradient with a 1/f^decay spectrum (0 = off)
+    decorrelate_colour: bool = True      # step in ImageNet's decorrelated colour basis
+    fourier_decay: float = 1.0           # step in Fourier coefficients scaled by 1/f^decay (0 = pixels)
     blur_sigma: float = 0.0              # Gaussian blur of the image after each keyframe (0 = off)
+    normalise: float = 0.5               # per keyframe, pull luminance, contrast and colour this far into
+                                         # natural photos' ranges (nodes/dream/tone.py; 0 = off)
     init_noise: float = 8.0              # std of the noise around grey 128 for an image started from nothing
     # execution
     device: str = "auto"
@@ -77,7 +83,8 @@ class DreamSettings:
     def plain(self) -> "DreamSettings":
         """The baseline of the quality bench: the same model and steps, no prior, no motion, no tricks."""
         return replace(self, prior_strength=0.0, zoom_per_s=0.0, rotation_per_s=0.0, jitter=0, octaves=1,
-                       decorrelate_colour=False, fourier_decay=0.0, blur_sigma=0.0)
+                       decorrelate_colour=False, fourier_decay=0.0, blur_sigma=0.0, normalise=0.0,
+                       glance=0.0)
 
     @classmethod
     def names(cls) -> list[str]:

@@ -1,0 +1,252 @@
+"""Live quality benchmark: the optimizer's keyframe loop at stream size, subject after subject, judged as a
+viewer sees it.
+
+A fixed sequence of subjects (singles and top-bottom pairs) is dreamed with `LiveLoop`, the loop the
+optimizer node runs, each subject starting from the last one's picture. Every keyframe is judged (raw and at
+a glance) to time the switch; the end-of-hold frames are judged, described (nodes/dream/picture.py) and
+compared with natural photos, and judged again after the stream's H.264 encode at its bitrate.
+"""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .classes import class_label
+from .judge import TOP_K, Judge, recognised
+from .live import LiveLoop
+from .picture import describe, distinctness, dominant_hue, hue_in
+from .prior import skimage_photos
+from .render import Dreamer
+from .settings import DreamSettings
+
+
+@dataclass(frozen=True)
+class Subject:
+    class_ids: tuple[int, ...]           # one id, or (bottom, top) for a top-bottom pair
+    hue: tuple[float, float] | None = None   # the arc (degrees) its dominant hue must fall in, for colour truth
+
+    @property
+    def name(self) -> str:
+        return " + ".join(class_label(c) for c in self.class_ids)
+
+
+GREEN, YELLOW, ORANGE, RED, PINK = (70.0, 170.0), (35.0, 75.0), (10.0, 50.0), (330.0, 25.0), (290.0, 20.0)
+# Singles and pairs alternate so that every switch changes the picture's colour and shape.
+SUBJECTS = (
+    Subject((937,), GREEN),            # broccoli
+    Subject((980,)),                   # volcano
+    Subject((951,), YELLOW),           # lemon
+    Subject((107,)),                   # jellyfish
+    Subject((963, 980)),               # pizza (bottom) + volcano (top)
+    Subject((949,), RED),              # strawberry
+    Subject((309,)),                   # bee
+    Subject((950,), ORANGE),           # orange
+    Subject((309, 985)),               # bee + daisy
+    Subject((1,), ORANGE),             # goldfish
+    Subject((849,)),                   # teapot
+    Subject((277,), ORANGE),           # red fox
+    Subject((1, 973)),                 # goldfish + coral reef
+    Subject((943,), GREEN),            # cucumber
+    Subject((84,)),                    # peacock
+    Subject((130,), PINK),             # flamingo
+    Subject((779, 970)),               # school bus + alp
+    Subject((951, 107)),               # lemon + jellyfish
+)
+
+STREAM_BITS_PER_PIXEL = 4_500_000 / (25 * 1024 * 576)   # the Twitch preset at the default 1024x576, 25 fps
+
+
+@dataclass
+class HoldResult:
+    subject: Subject
+    frame: np.ndarray
+    ranks: list[int]
+    glance: list[int]
+    switch: int | None          # keyframes until the judge first recognised the subject (None: never)
+    switch_glance: int | None
+    hue: float | None
+
+
+@dataclass
+class RunResult:
+    holds: list[HoldResult] = field(default_factory=list)
+    per_keyframe: list[dict] = field(default_factory=list)   # picture figures of every keyframe, in order
+    encoded_ranks: list[list[int]] = field(default_factory=list)
+    second_ranks: list[list[int]] | None = None
+    period_s: float = 0.0
+
+
+class StreamEncoder:
+    """Pipes frames through the stream's H.264 settings at its bits per pixel, then decodes chosen frames."""
+
+    def __init__(self, width: int, height: int, folder: Path):
+        import imageio_ffmpeg
+
+        self.exe = imageio_ffmpeg.get_ffmpeg_exe()
+        self.size = (width, height)
+        self.path = folder / "live.mp4"
+        bitrate = int(STREAM_BITS_PER_PIXEL * width * height * 25)
+        self.process = subprocess.Popen(
+            [self.exe, "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+             "-s", f"{width}x{height}", "-framerate", "25", "-i", "pipe:0", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+             "-preset", "veryfast", "-tune", "zerolatency", "-b:v", str(bitrate), "-maxrate", str(bitrate),
+             "-bufsize", str(2 * bitrate), "-g", "50", "-y", str(self.path)], stdin=subprocess.PIPE)
+        self.count = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        self.process.stdin.write(np.ascontiguousarray(frame).tobytes())
+        self.count += 1
+
+    def decoded(self, indices: list[int]) -> list[np.ndarray]:
+        self.process.stdin.close()
+        if self.process.wait() != 0:
+            raise RuntimeError("ffmpeg could not encode the run")
+        w, h = self.size
+        raw = subprocess.run([self.exe, "-loglevel", "error", "-i", str(self.path), "-f", "rawvideo",
+                              "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
+        frames = np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
+        return [frames[i].copy() for i in indices]
+
+
+def run(settings: DreamSettings, subjects, hold: int, judge: Judge, second: Judge | None = None,
+        period_s: float | None = None, encode: bool = True, progress=None) -> RunResult:
+    """Dream `subjects` one after another, `hold` keyframes each, with the node's live loop."""
+    dreamer = Dreamer(settings)
+    dreamer.set_image(None)
+    loop = LiveLoop(dreamer, period_s)
+    result = RunResult()
+    out = np.empty((settings.height, settings.width, 3), np.uint8)
+    with tempfile.TemporaryDirectory() as folder:
+        encoder = StreamEncoder(settings.width, settings.height, Path(folder)) if encode else None
+        ends = []
+        for number, subject in enumerate(subjects):
+            dreamer.set_targets(list(subject.class_ids), layout="single" if len(subject.class_ids) == 1
+                                else "top-bottom")
+            switch = switch_glance = None
+            for k in range(hold):
+                frame = loop.keyframe(out=out)
+                result.per_keyframe.append(describe(frame))
+                if encoder:
+                    encoder.write(frame)
+                if switch is None and recognised(judge.ranks(frame, subject.class_ids)):
+                    switch = k + 1
+                if switch_glance is None and recognised(judge.glance_ranks(frame, subject.class_ids)):
+                    switch_glance = k + 1
+                if progress:
+                    progress(number * hold + k + 1, len(subjects) * hold)
+            ends.append(len(result.per_keyframe) - 1)
+            result.holds.append(HoldResult(subject, frame.copy(), judge.ranks(frame, subject.class_ids),
+                                           judge.glance_ranks(frame, subject.class_ids), switch, switch_glance,
+                                           dominant_hue(frame)))
+        result.period_s = loop.period
+        if encoder:
+            result.encoded_ranks = [judge.ranks(f, h.subject.class_ids)
+                                    for f, h in zip(encoder.decoded(ends), result.holds)]
+    if second is not None:
+        result.second_ranks = [second.ranks(h.frame, h.subject.class_ids) for h in result.holds]
+    return result
+
+
+def natural_frames(width: int, height: int) -> list[np.ndarray]:
+    """The prior's natural photos, centre-cropped to the stream's aspect and resized to its size."""
+    frames = []
+    for photo in skimage_photos():
+        h, w = photo.shape[:2]
+        ch = min(h, round(w * height / width))
+        cw = round(ch * width / height)
+        y, x = (h - ch) // 2, (w - cw) // 2
+        frames.append(cv2.resize(np.ascontiguousarray(photo[y:y + ch, x:x + cw]), (width, height),
+                                 interpolation=cv2.INTER_AREA))
+    return frames
+
+
+def figures(result: RunResult) -> dict[str, float]:
+    """The run's figures by metric name (see `dreamgraph bench live --help`)."""
+    holds = result.holds
+    per_target = [r for h in holds for r in h.ranks]
+    per_target_glance = [r for h in holds for r in h.glance]
+    described = [describe(h.frame) for h in holds]
+    truths = [hue_in(h.hue, *h.subject.hue) for h in holds if h.subject.hue]
+
+    def median_switch(values):
+        hold = len(result.per_keyframe) // max(1, len(holds))
+        return float(np.median([v if v is not None else hold + 1 for v in values]))
+
+    out = {
+        "top5_rate": float(np.mean([r < TOP_K for r in per_target])),
+        "top5_rate_glance": float(np.mean([r < TOP_K for r in per_target_glance])),
+        "top1_rate": float(np.mean([r == 0 for r in per_target])),
+        "top1_rate_glance": float(np.mean([r == 0 for r in per_target_glance])),
+        "switch_keyframes_median": median_switch([h.switch for h in holds]),
+        "switch_keyframes_median_glance": median_switch([h.switch_glance for h in holds]),
+        **picture_figures(described, [h.frame for h in holds]),
+        "clipped_max": float(max(d["clipped"] for d in described)),
+        "drift": drift(result.per_keyframe),
+    }
+    if truths:
+        out["colour_truth_rate"] = float(np.mean(truths))
+    if result.encoded_ranks:
+        out["top5_rate_h264"] = float(np.mean([r < TOP_K for ranks in result.encoded_ranks for r in ranks]))
+    if result.second_ranks is not None:
+        second = [r for ranks in result.second_ranks for r in ranks]
+        out["top5_rate_second_judge"] = float(np.mean([r < TOP_K for r in second]))
+        out["judge_agreement"] = float(np.mean([(a < TOP_K) == (b < TOP_K) for a, b in zip(per_target, second)]))
+    return out
+
+
+def picture_figures(described: list[dict], frames: list[np.ndarray]) -> dict[str, float]:
+    """Figures that describe a set of pictures, for dreams and natural photos alike."""
+    lum = [d["luminance"] for d in described]
+    return {
+        "luminance_min": float(min(lum)),
+        "luminance_max": float(max(lum)),
+        "colourfulness_median": float(np.median([d["colourfulness"] for d in described])),
+        "colour_cast": float(np.hypot(np.mean([d["cast_rg"] for d in described]),
+                                      np.mean([d["cast_yb"] for d in described]))),
+        "spectral_slope_median": float(np.median([d["spectral_slope"] for d in described])),
+        "distinctness": distinctness(frames),
+    }
+
+
+DRIFT_FIGURES = ("luminance", "colourfulness", "spectral_slope")
+
+
+def drift(per_keyframe: list[dict]) -> float:
+    """The largest relative change of a picture figure's mean between the first and the last fifth of the run."""
+    fifth = max(1, len(per_keyframe) // 5)
+    first, last = per_keyframe[:fifth], per_keyframe[-fifth:]
+    changes = []
+    for name in DRIFT_FIGURES:
+        a = np.mean([d[name] for d in first])
+        b = np.mean([d[name] for d in last])
+        changes.append(abs(b - a) / max(abs(a), 1e-6))
+    return float(max(changes))
+
+
+def natural_figures(width: int, height: int) -> tuple[dict[str, float], list[float]]:
+    """Figures of the natural photos, and the colour cast of each photo (its range is the goal's)."""
+    frames = natural_frames(width, height)
+    described = [describe(f) for f in frames]
+    return picture_figures(described, frames), [float(np.hypot(d["cast_rg"], d["cast_yb"])) for d in described]
+
+
+def contact_sheet(result: RunResult, columns: int = 6) -> np.ndarray:
+    """End-of-hold frames at stream size, each labelled with its subject and its raw and glance ranks."""
+    tiles = []
+    for h in result.holds:
+        frame = h.frame
+        label = np.full((44, frame.shape[1], 3), 24, np.uint8)
+        cv2.putText(label, h.subject.name[:40], (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+                    cv2.LINE_AA)
+        ranks = "rank " + "/".join(str(r + 1) for r in h.ranks) + "   glance " + "/".join(str(r + 1) for r in h.glance)
+        cv2.putText(label, ranks, (6, 37), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (190, 190, 190), 1, cv2.LINE_AA)
+        tiles.append(np.pad(np.concatenate([frame, label]), ((3, 3), (3, 3), (0, 0))))
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.concatenate(tiles[i:i + columns], axis=1) for i in range(0, len(tiles), columns)]
+    return np.concatenate(rows, axis=0)

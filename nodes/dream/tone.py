@@ -1,0 +1,47 @@
+"""Keep a dream's luminance, contrast and colour within the ranges of natural photos, keyframe after keyframe.
+
+Class gradients have a strong picture-wide component: left alone over minutes of live zoom the picture drifts
+to white, to black or to a tint. Once per keyframe the picture's mean luma and luma spread, and its chroma
+spread and tint, are pulled into ranges measured on natural photos (`bench live`'s natural case), and
+channels near 0 and 255 bend softly instead of clipping. Everything stays on the device (no host sync).
+"""
+from __future__ import annotations
+
+import torch
+
+_LUMA = (0.299, 0.587, 0.114)
+# Ranges of the prior's natural photos at stream size (luma mean 62-119, luma std 27-75, chroma std 22-61),
+# kept a little inside so a dream reads well on a phone and a projector.
+LUMA_MEAN = (90.0, 150.0)
+LUMA_STD = (40.0, 62.0)
+CHROMA_STD = (24.0, 56.0)
+TINT_MAX = 40.0          # largest picture-wide chroma offset (a subject's own colour, not a cast)
+KNEE = 24.0              # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
+
+
+class ToneNormaliser:
+    def __init__(self, rate: float, device):
+        self.rate = rate
+        self.luma = torch.tensor(_LUMA, device=device).view(1, 3, 1, 1)
+
+    def __call__(self, image: torch.Tensor) -> None:
+        """Move `image` (1, 3, H, W, 0..255) in place `rate` of the way to its normalised self."""
+        if self.rate <= 0:
+            return
+        luma = (image * self.luma).sum(1, keepdim=True)
+        chroma = image - luma
+        mean, std = luma.mean(), luma.std().clamp(min=1e-3)
+        luma = mean.clamp(*LUMA_MEAN) + (luma - mean) * (std.clamp(*LUMA_STD) / std)
+        tint = chroma.mean(dim=(2, 3), keepdim=True)
+        spread = chroma - tint
+        chroma_std = spread.square().sum(1).mean().sqrt().clamp(min=1e-3)
+        tint = tint * (TINT_MAX / tint.norm().clamp(min=TINT_MAX))
+        target = luma + tint + spread * (chroma_std.clamp(*CHROMA_STD) / chroma_std)
+        image.lerp_(_soft_clip(target), self.rate)
+
+
+def _soft_clip(x: torch.Tensor) -> torch.Tensor:
+    """Identity inside [KNEE, 255 - KNEE]; beyond, tanh curves that approach 1 and 254 and never reach them."""
+    lo, hi, room = KNEE, 255.0 - KNEE, KNEE - 1.0
+    x = torch.where(x > hi, hi + room * torch.tanh((x - hi) / room), x)
+    return torch.where(x < lo, lo - room * torch.tanh((lo - x) / room), x)

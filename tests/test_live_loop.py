@@ -1,0 +1,66 @@
+"""The live keyframe loop over many keyframes: it stays watchable, and colours move the way the subject asks."""
+import numpy as np
+import pytest
+
+from nodes.dream.live import LiveLoop
+from nodes.dream.models import load_model
+from nodes.dream.picture import clipped_share, luminance
+from nodes.dream.render import Dreamer
+from nodes.dream.settings import DreamSettings
+
+BROCCOLI, LEMON, VOLCANO, JELLYFISH = 937, 951, 980, 107
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return load_model("lite0")
+
+
+def test_a_long_live_loop_stays_within_luminance_and_clipping_bounds(lite0):
+    """300 keyframes of zoom at 64x64, switching subjects: neither washes out, goes black nor clips."""
+    dreamer = Dreamer(DreamSettings(width=64, height=64, steps_per_keyframe=2, seed=0), model=lite0)
+    loop = LiveLoop(dreamer, period_s=1.0)
+    lows, highs, clips = [], [], []
+    for subject in (BROCCOLI, VOLCANO, LEMON):
+        dreamer.set_targets([subject], layout="single")
+        for _ in range(100):
+            frame = loop.keyframe()
+            lows.append(luminance(frame))
+            clips.append(clipped_share(frame))
+    assert 60 <= min(lows) and max(lows) <= 190
+    assert max(clips) <= 0.03
+    assert loop.zoom > 1.0          # the picture really moved between keyframes
+
+
+def test_without_normalising_the_same_loop_leaves_those_bounds(lite0):
+    """The bounds above are the normaliser's doing, not a loop too short to drift."""
+    dreamer = Dreamer(DreamSettings(width=64, height=64, steps_per_keyframe=2, seed=0, normalise=0.0,
+                                    step_size=8.0), model=lite0)
+    loop = LiveLoop(dreamer, period_s=1.0)
+    dreamer.set_targets([BROCCOLI], layout="single")
+    frames = [loop.keyframe() for _ in range(100)]
+    assert max(clipped_share(f) for f in frames) > 0.03 or not all(60 <= luminance(f) <= 190 for f in frames)
+
+
+def red_minus_green(frame: np.ndarray) -> float:
+    rgb = frame.reshape(-1, 3).astype(np.float64)
+    return float((rgb[:, 0] - rgb[:, 1]).mean())
+
+
+def yellowness(frame: np.ndarray) -> float:
+    rgb = frame.reshape(-1, 3).astype(np.float64)
+    return float((0.5 * (rgb[:, 0] + rgb[:, 1]) - rgb[:, 2]).mean())
+
+
+def test_broccoli_turns_the_picture_green_and_a_lemon_yellow(lite0):
+    """From the same grey start, broccoli moves towards green (G over R) and lemon towards yellow (R+G over B)."""
+    frames = {}
+    for subject in (BROCCOLI, LEMON):
+        dreamer = Dreamer(DreamSettings(width=96, height=96, seed=0), model=lite0)
+        dreamer.set_targets([subject], layout="single")
+        loop = LiveLoop(dreamer, period_s=1.0)
+        for _ in range(8):
+            frames[subject] = loop.keyframe()
+    assert red_minus_green(frames[BROCCOLI]) < red_minus_green(frames[LEMON]) - 3
+    assert yellowness(frames[LEMON]) > 3
+    assert red_minus_green(frames[BROCCOLI]) < -1

@@ -1,0 +1,96 @@
+"""The picture figures of `bench live`, on synthetic images whose answers are known."""
+import numpy as np
+import pytest
+
+from nodes.dream.bench_live import drift
+from nodes.dream.judge import glance_views, regions
+from nodes.dream.picture import (clipped_share, colour_cast, colourfulness, distinctness, dominant_hue, hue_in,
+                                 luminance, spectral_slope)
+
+
+def flat(rgb, h=64, w=96):
+    return np.broadcast_to(np.array(rgb, np.uint8), (h, w, 3)).copy()
+
+
+def test_luminance_of_flat_colours():
+    assert luminance(flat((0, 0, 0))) == 0
+    assert luminance(flat((255, 255, 255))) == pytest.approx(255, abs=0.01)
+    assert luminance(flat((0, 255, 0))) == pytest.approx(0.587 * 255, abs=0.01)
+
+
+def test_clipped_share_counts_the_worst_channel():
+    img = flat((128, 128, 128))
+    img[:16, :, 2] = 255          # a quarter of the blue channel stuck at the top
+    img[:8, :, 0] = 0             # an eighth of the red channel stuck at the bottom
+    assert clipped_share(img) == pytest.approx(0.25)
+
+
+def test_colourfulness_grey_is_zero_and_saturation_raises_it():
+    assert colourfulness(flat((90, 90, 90))) == pytest.approx(0.0)
+    half = flat((128, 128, 128))
+    half[:, :48] = (200, 40, 40)
+    assert colourfulness(half) > colourfulness(flat((150, 110, 110))) > 0
+
+
+def test_colour_cast_signs():
+    rg, yb = colour_cast(flat((200, 100, 100)))
+    assert rg == pytest.approx(100) and yb == pytest.approx(50)
+    rg, yb = colour_cast(flat((100, 100, 200)))
+    assert rg == 0 and yb == pytest.approx(-100)
+
+
+def test_spectral_slope_tells_noise_from_smooth_pictures():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (144, 256, 3)).astype(np.uint8)
+    assert abs(spectral_slope(noise)) < 0.5
+    # 1/f amplitude (power ~ f^-2), as natural photos have
+    fy = np.fft.fftfreq(144)[:, None]
+    fx = np.fft.rfftfreq(256)[None, :]
+    amplitude = 1.0 / np.maximum(np.hypot(fx, fy), 1.0 / 256)
+    field = np.fft.irfft2(amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape)), s=(144, 256))
+    grey = (128 + 40 * field / field.std()).clip(0, 255).astype(np.uint8)
+    assert spectral_slope(np.repeat(grey[..., None], 3, axis=2)) == pytest.approx(-2.0, abs=0.35)
+
+
+@pytest.mark.parametrize("rgb, hue", [((220, 30, 30), 0), ((30, 200, 30), 120), ((30, 30, 220), 240),
+                                      ((230, 230, 20), 60), ((240, 140, 20), 33)])
+def test_dominant_hue_of_saturated_colours(rgb, hue):
+    assert min(abs(dominant_hue(flat(rgb)) - hue), 360 - abs(dominant_hue(flat(rgb)) - hue)) < 2
+
+
+def test_dominant_hue_ignores_grey_and_wraps_around_red():
+    assert dominant_hue(flat((128, 128, 128))) is None
+    img = flat((128, 128, 128))
+    img[:, :20] = (230, 20, 60)      # crimson, just below 360
+    img[:, 20:40] = (230, 60, 20)    # scarlet, just above 0
+    assert hue_in(dominant_hue(img), 350, 10)
+    assert hue_in(5.0, 330, 25) and not hue_in(120.0, 330, 25)
+
+
+def test_distinctness_low_for_look_alikes_high_for_different_colours():
+    haze = [flat((120, 130, 170)), flat((118, 131, 172)), flat((121, 128, 169))]
+    varied = [flat((200, 40, 40)), flat((40, 180, 40)), flat((40, 40, 200))]
+    assert distinctness(haze) < 0.1
+    assert distinctness(varied) > 0.9
+
+
+def test_drift_is_relative_change_between_first_and_last_fifth():
+    steady = [{"luminance": 120.0, "colourfulness": 40.0, "spectral_slope": -2.5}] * 10
+    assert drift(steady) == 0
+    rising = steady[:8] + [{"luminance": 180.0, "colourfulness": 40.0, "spectral_slope": -2.5}] * 2
+    assert drift(rising) == pytest.approx(0.5)
+
+
+def test_glance_views_keep_the_size_and_remove_fine_texture():
+    rng = np.random.default_rng(1)
+    texture = rng.integers(0, 256, (90, 160, 3)).astype(np.uint8)
+    for view in glance_views(texture):
+        assert view.shape == texture.shape
+        assert view.std() < texture.std() / 3
+
+
+def test_top_bottom_bands_put_the_first_target_at_the_bottom():
+    frame = np.zeros((10, 4, 3), np.uint8)
+    frame[5:] = 1
+    bottom, top = regions(frame, 2)
+    assert bottom.min() == 1 and top.max() == 0
