@@ -228,13 +228,15 @@ def topic_echo(topic: str, count: Optional[int] = typer.Option(None, "--count", 
 def topic_hz(topic: str, duration: float = typer.Option(5.0, help="seconds to measure"),
              graph: Optional[str] = GraphOption):
     """Measure a topic's rate (without decoding payloads, so image topics cost little)."""
+    from graph.transport import arrival_rate
+
     client = _client(graph)
     arrivals, nbytes = client.count(topic.lstrip("/"), duration)
     if len(arrivals) < 2:
         fail(f"fewer than 2 messages on /{topic.lstrip('/')} in {duration:g} s")
     gaps = sorted(b - a for a, b in zip(arrivals, arrivals[1:]))
     span = arrivals[-1] - arrivals[0]
-    rate = (len(arrivals) - 1) / span if span > 0 else float("inf")
+    rate = arrival_rate(arrivals)
     typer.echo(f"/{topic.lstrip('/')}: rate {rate:.2f} Hz  messages {len(arrivals)}  "
                f"min {gaps[0]*1000:.1f} ms  max {gaps[-1]*1000:.1f} ms  "
                f"p50 {gaps[len(gaps)//2]*1000:.1f} ms  bandwidth {nbytes / max(span, 1e-9) / 1e6:.2f} MB/s")

@@ -50,7 +50,7 @@ from graph.contract import Input, Output, Param, declared, resolve_topic
 from graph.message import ParamReply, ParamSet, Status
 from graph.runtime import GraphDir
 from graph.security import Security
-from graph.transport import Delivery, Publisher, RateMeter, Subscription
+from graph.transport import Delivery, Publisher, RateMeter, Subscription, arrival_rate
 
 __all__ = ["Node", "Input", "Output", "Param", "FramePool", "NodeConfig"]
 
@@ -225,6 +225,13 @@ class Node:
     def cancel(self, timer_id: int):
         self._timers = [t for t in self._timers if t[1] != timer_id]
         heapq.heapify(self._timers)
+
+    def input_rate(self, name: str, window_s: float = 2.0) -> float:
+        """Messages per second that arrived on input `name` over the last `window_s`, counted before a
+        latest-only input keeps just the newest: what the topic carries, measured as `dreamgraph topic hz` does."""
+        sub = next(sub for decl, sub, _, _ in self._inputs if decl.name == name)
+        since = time.monotonic() - window_s
+        return arrival_rate([t for t in sub.arrivals if t >= since])
 
     def count_error(self, kind: str, detail: str = ""):
         """Count a problem in the node's status; log it at most once per burst."""

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 4000
 CONNECT_TIMEOUT_MS = 2000
+ARRIVALS_KEPT = 512    # arrival times kept per input for its measured rate (20 s at 25 Hz)
 
 
 def keep_alive(sock: zmq.Socket):
@@ -139,6 +140,7 @@ class Subscription:
         self.received = 0
         self.dropped = 0
         self.rejected = 0
+        self.arrivals: collections.deque[float] = collections.deque(maxlen=ARRIVALS_KEPT)  # monotonic times
         self._last_seq: dict[str, int] = {}
 
     def connect(self, endpoint: str):
@@ -173,10 +175,18 @@ class Subscription:
                 self.dropped += 1
             self.buffer.append(env)
             self.received += 1
+            self.arrivals.append(time.monotonic())
             arrived += 1
 
     def close(self):
         self.socket.close(0)
+
+
+def arrival_rate(arrivals) -> float:
+    """Messages per second from their arrival times, the way `dreamgraph topic hz` measures: (n - 1) / span."""
+    if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:
+        return 0.0
+    return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
 
 class RateMeter:
