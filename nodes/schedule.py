@@ -231,7 +231,7 @@ class Schedule:
             if current.user:
                 return self._reply(request, ON_SCREEN_TEMPLATE)
             self._start(subject, now)  # a viewer adopts what autopilot shows: it is theirs for the full hold
-            return Outcome(changed=True, replies=self._reply(request, self.rng.choice(NOW_TEMPLATES)).replies)
+            return Outcome(changed=True).merge(self._reply(request, self.rng.choice(NOW_TEMPLATES)))
         if now - self._requested_at.get(subject.key, -1e18) < self.config.cooldown_seconds:
             self.counts["refused_cooldown"] += 1
             return self._reply(request, COOLING_TEMPLATE)

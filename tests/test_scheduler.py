@@ -260,3 +260,8 @@ def test_every_request_gets_an_answer_even_with_replies_off(vocab):
     assert '"volcanoe"' in suggestion and ("volcano." in suggestion or "volcano?" in suggestion)
     unknown = answer("erin", "lava mountain", "w6")   # chatter-like, and erin just had a hint: still answered
     assert "don't know that one" in unknown or "not in my dreams" in unknown
+
+    autopiloted, _ = make(vocab, replies=False, autopilot=True, playlist=("volcano",))
+    autopiloted.tick()
+    adopted = autopiloted.handle(chat("web", "volcano", source="web", msg_id="w7"))
+    assert adopted.changed and [a.reply_to for a in adopted.answers] == ["w7"], "adopting the autopilot's subject"
