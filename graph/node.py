@@ -14,8 +14,9 @@ Handlers (``on_<input>``), timers and ``loop`` run on the node's one thread. Out
 thread; publishes from other threads are handed over to the node thread.
 
 A node that computes for long stretches writes ``loop`` as a generator and yields between short pieces of work
-(an optimisation step): between two pieces the node polls its sockets, runs one due timer and handles inputs,
-so its status, parameter changes and inputs are served within one piece, never after a whole computation.
+(an optimisation step): between two pieces the node handles its inputs and runs its due timers (polling the
+sockets again before each), so its status, parameter changes and inputs are served within one piece, never
+after a whole computation.
 
     def loop(self):
         for _ in range(self.steps):
@@ -320,22 +321,30 @@ class Node:
             errors=dict(self.errors), params=params, node_class=f"{type(self).__module__}:{type(self).__name__}",
             dropped_ticks=self.dropped_ticks))
 
-    def _run_next_timer(self) -> float:
-        """Run the earliest due timer, if any; return seconds until the next one is due (0: one is due now).
+    def _run_due_timer(self, round_start: float) -> bool:
+        """Run the earliest timer that was due at `round_start`, if any; True if one ran.
 
-        One timer per pass of the event loop, so the sockets are polled between timer callbacks. A periodic
-        timer that fell a whole period or more behind drops the ticks it missed (counted in the status)
-        instead of catching up: a callback slower than its period cannot starve the node's inputs."""
+        The event loop polls its sockets before each timer callback, and a round runs each due timer once
+        before the loop's next piece of work. A periodic timer that fell a whole period or more behind drops
+        the ticks it missed (counted in the status) instead of catching up, so a callback slower than its
+        period can starve neither the inputs nor the loop."""
+        if not self._timers or self._timers[0][0] > round_start:
+            return False
+        due, timer_id, period, fn = heapq.heappop(self._timers)
+        if period is not None:
+            missed = int((time.monotonic() - due) // period)
+            self.dropped_ticks += missed
+            heapq.heappush(self._timers, (due + (missed + 1) * period, timer_id, period, fn))  # drift-free
+        self._guard("timer", fn)
+        return True
+
+    def _wait_s(self) -> float:
+        """How long the next poll may wait: until the next timer, or the loop's next piece of work."""
         now = time.monotonic()
-        if self._timers and self._timers[0][0] <= now:
-            due, timer_id, period, fn = heapq.heappop(self._timers)
-            if period is not None:
-                missed = int((now - due) // period)
-                self.dropped_ticks += missed
-                heapq.heappush(self._timers, (due + (missed + 1) * period, timer_id, period, fn))  # drift-free
-            self._guard("timer", fn)
-            now = time.monotonic()
-        return max(0.0, self._timers[0][0] - now) if self._timers else IDLE_POLL_S
+        wait = self._timers[0][0] - now if self._timers else IDLE_POLL_S
+        if self.loop is not None:
+            wait = min(wait, self._loop_due - now)
+        return min(max(0.0, wait), IDLE_POLL_S)
 
     def _guard(self, kind: str, fn: Callable, *args):
         try:
@@ -396,12 +405,11 @@ class Node:
         self.every(STATUS_PERIOD_S, self._publish_status)
         self.setup()
         self._publish_status()
+        round_start = None   # a round: the timers due at its start, one per pass, then one piece of the loop
+        woken = False        # input arrived since the loop last ran: it runs without waiting out its idle time
         try:
             while not self.stopping:
-                wait_s = self._run_next_timer()
-                if self.loop is not None:
-                    wait_s = min(wait_s, max(0.0, self._loop_due - time.monotonic()))
-                events = dict(poller.poll(min(wait_s, IDLE_POLL_S) * 1000))
+                events = dict(poller.poll(self._wait_s() * 1000))
                 if self._wake_r in events or self._wake_r.fileno() in events:
                     try:
                         while self._wake_r.recv(4096):
@@ -412,8 +420,14 @@ class Node:
                     self._guard("handoff", self._handoffs.get_nowait())
                 if self._publisher.socket in events:
                     self._publisher.handle_subscriptions()
-                handled = self._dispatch(events)
-                if self.loop is not None and not self.stopping and (handled or time.monotonic() >= self._loop_due):
+                woken = self._dispatch(events) or woken
+                if round_start is None:
+                    round_start = time.monotonic()
+                if self._run_due_timer(round_start):
+                    continue
+                round_start = None
+                if self.loop is not None and not self.stopping and (woken or time.monotonic() >= self._loop_due):
+                    woken = False
                     self._guard("loop", self._step_loop)
         finally:
             self.stopping = True
