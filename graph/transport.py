@@ -190,12 +190,13 @@ def arrival_rate(arrivals) -> float:
 
 
 class RateMeter:
-    """Messages per second over the last reporting interval."""
+    """Messages per second over about the last `window_s`, long enough for a slow topic (a keyframe every few
+    seconds) to show its rate rather than 0 in one status interval and a spike in the next."""
 
-    def __init__(self):
+    def __init__(self, window_s: float = 10.0):
+        self.window_s = window_s
         self._count = 0
-        self._last_count = 0
-        self._last_time = time.monotonic()
+        self._samples: collections.deque[tuple[float, int]] = collections.deque([(time.monotonic(), 0)])
         self.rate = 0.0
 
     def tick(self, count: int):
@@ -203,8 +204,10 @@ class RateMeter:
 
     def update(self) -> float:
         now = time.monotonic()
-        elapsed = now - self._last_time
-        if elapsed > 0:
-            self.rate = (self._count - self._last_count) / elapsed
-        self._last_count, self._last_time = self._count, now
+        self._samples.append((now, self._count))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        since, count = self._samples[0]
+        if now > since:
+            self.rate = (self._count - count) / (now - since)
         return self.rate
