@@ -14,9 +14,9 @@ Handlers (``on_<input>``), timers and ``loop`` run on the node's one thread. Out
 thread; publishes from other threads are handed over to the node thread.
 
 A node that computes for long stretches writes ``loop`` as a generator and yields between short pieces of work
-(an optimisation step): between two pieces the node handles its inputs and runs its due timers (polling the
-sockets again before each), so its status, parameter changes and inputs are served within one piece, never
-after a whole computation.
+(an optimisation step): each pass of the node's event loop polls the sockets, handles the inputs, runs each due
+timer once and then one piece of the loop, so status, parameter changes and inputs are served within one piece,
+never after a whole computation.
 
     def loop(self):
         for _ in range(self.steps):
@@ -321,22 +321,20 @@ class Node:
             errors=dict(self.errors), params=params, node_class=f"{type(self).__module__}:{type(self).__name__}",
             dropped_ticks=self.dropped_ticks))
 
-    def _run_due_timer(self, round_start: float) -> bool:
-        """Run the earliest timer that was due at `round_start`, if any; True if one ran.
+    def _run_due_timers(self):
+        """Run every timer that is due now, each once.
 
-        The event loop polls its sockets before each timer callback, and a round runs each due timer once
-        before the loop's next piece of work. A periodic timer that fell a whole period or more behind drops
-        the ticks it missed (counted in the status) instead of catching up, so a callback slower than its
-        period can starve neither the inputs nor the loop."""
-        if not self._timers or self._timers[0][0] > round_start:
-            return False
-        due, timer_id, period, fn = heapq.heappop(self._timers)
-        if period is not None:
-            missed = int((time.monotonic() - due) // period)
-            self.dropped_ticks += missed
-            heapq.heappush(self._timers, (due + (missed + 1) * period, timer_id, period, fn))  # drift-free
-        self._guard("timer", fn)
-        return True
+        A periodic timer that fell a whole period or more behind drops the ticks it missed (counted in the
+        status) instead of catching up: its next deadline is always in the future, so it cannot run twice in
+        one pass, and a callback slower than its period can starve neither the inputs nor the loop."""
+        pass_start = time.monotonic()
+        while self._timers and self._timers[0][0] <= pass_start:
+            due, timer_id, period, fn = heapq.heappop(self._timers)
+            if period is not None:
+                missed = int((time.monotonic() - due) // period)
+                self.dropped_ticks += missed
+                heapq.heappush(self._timers, (due + (missed + 1) * period, timer_id, period, fn))  # drift-free
+            self._guard("timer", fn)
 
     def _wait_s(self) -> float:
         """How long the next poll may wait: until the next timer, or the loop's next piece of work."""
@@ -405,8 +403,6 @@ class Node:
         self.every(STATUS_PERIOD_S, self._publish_status)
         self.setup()
         self._publish_status()
-        round_start = None   # a round: the timers due at its start, one per pass, then one piece of the loop
-        woken = False        # input arrived since the loop last ran: it runs without waiting out its idle time
         try:
             while not self.stopping:
                 events = dict(poller.poll(self._wait_s() * 1000))
@@ -420,14 +416,10 @@ class Node:
                     self._guard("handoff", self._handoffs.get_nowait())
                 if self._publisher.socket in events:
                     self._publisher.handle_subscriptions()
-                woken = self._dispatch(events) or woken
-                if round_start is None:
-                    round_start = time.monotonic()
-                if self._run_due_timer(round_start):
-                    continue
-                round_start = None
-                if self.loop is not None and not self.stopping and (woken or time.monotonic() >= self._loop_due):
-                    woken = False
+                handled = self._dispatch(events)
+                self._run_due_timers()
+                # input wakes an idle loop at once (a target for an optimizer waiting for one)
+                if self.loop is not None and not self.stopping and (handled or time.monotonic() >= self._loop_due):
                     self._guard("loop", self._step_loop)
         finally:
             self.stopping = True
