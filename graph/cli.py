@@ -228,13 +228,15 @@ def topic_echo(topic: str, count: Optional[int] = typer.Option(None, "--count", 
 def topic_hz(topic: str, duration: float = typer.Option(5.0, help="seconds to measure"),
              graph: Optional[str] = GraphOption):
     """Measure a topic's rate (without decoding payloads, so image topics cost little)."""
+    from graph.transport import arrival_rate
+
     client = _client(graph)
     arrivals, nbytes = client.count(topic.lstrip("/"), duration)
     if len(arrivals) < 2:
         fail(f"fewer than 2 messages on /{topic.lstrip('/')} in {duration:g} s")
     gaps = sorted(b - a for a, b in zip(arrivals, arrivals[1:]))
     span = arrivals[-1] - arrivals[0]
-    rate = (len(arrivals) - 1) / span if span > 0 else float("inf")
+    rate = arrival_rate(arrivals)
     typer.echo(f"/{topic.lstrip('/')}: rate {rate:.2f} Hz  messages {len(arrivals)}  "
                f"min {gaps[0]*1000:.1f} ms  max {gaps[-1]*1000:.1f} ms  "
                f"p50 {gaps[len(gaps)//2]*1000:.1f} ms  bandwidth {nbytes / max(span, 1e-9) / 1e6:.2f} MB/s")
@@ -304,16 +306,28 @@ def node_list(graph: Optional[str] = GraphOption, seconds: float = typer.Option(
 
 
 @param_app.command("set", context_settings={"ignore_unknown_options": True})  # values like -1 are not options
-def param_set(node: str, name: str, value: str, graph: Optional[str] = GraphOption):
-    """Change a parameter of a running node (the value is parsed as JSON when it can be)."""
+def param_set(node: str, name: str, value: str, graph: Optional[str] = GraphOption,
+              timeout: float = typer.Option(5.0, help="seconds to wait for the node's answer")):
+    """Change a parameter of a running node (NODE '*': every node that has it) and print the answer: applied, or
+    refused with the reason. The value is parsed as JSON when it can be. Exits 1 when the change is refused or
+    nobody answers (no such node or parameter)."""
     client = _client(graph)
     try:
         parsed = json.loads(value)
     except ValueError:
         parsed = value
-    client.publish("_param", wire.ParamSet(node=node, name=name, value=parsed))
+    answers = client.set_param(node, name, parsed, timeout)
     client.close()
-    typer.echo(f"sent {node}.{name} = {parsed!r}")
+    if not answers:
+        fail(f"no node has a parameter {name!r}" if node == "*" else
+             f"no answer from node {node!r} within {timeout:g} s: is it running? (see `dreamgraph node list`)")
+    for answer in sorted(answers, key=lambda a: a.node):
+        if answer.applied:
+            typer.echo(f"{answer.node}.{name} = {answer.value!r} (applied)")
+        else:
+            typer.echo(f"error: {answer.node} refused {name} = {parsed!r}: {answer.reason}", err=True)
+    if not all(answer.applied for answer in answers):
+        raise typer.Exit(1)
 
 
 @keys_app.command("generate")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from typing import Iterator
 
 import zmq
@@ -20,6 +21,8 @@ from graph.transport import Delivery, Publisher, Subscription
 
 STATUS_TOPIC = "_status"
 LAUNCH_TOPIC = "_launch"
+PARAM_TOPIC = "_param"
+PARAM_REPLY_TOPIC = "_param_reply"
 
 
 class Peers:
@@ -153,6 +156,25 @@ class GraphClient:
         subscribers = self.publish_prepare(topic, wait_s)
         self.publish_now(topic, msg)
         return subscribers
+
+    def set_param(self, node: str, name: str, value, timeout: float) -> list[wire.ParamReply]:
+        """Send a parameter change and collect the answers to it: the named node's, or for node "*" those of every
+        node that has the parameter, within ``timeout`` seconds."""
+        request = wire.ParamSet(node=node, name=name, value=value, id=uuid.uuid4().hex)
+        sub, peers = self.subscribe(PARAM_REPLY_TOPIC)   # before sending, so no answer can be missed
+        answers: list[wire.ParamReply] = []
+        try:
+            self.publish(PARAM_TOPIC, request)
+            end = time.monotonic() + timeout
+            while time.monotonic() < end and not (answers and node != "*"):
+                peers.refresh()
+                if sub.socket.poll(100):
+                    sub.drain(lambda reason: None)
+                    answers += [env.msg for env in sub.buffer if env.msg.id == request.id]
+                    sub.buffer.clear()
+        finally:
+            sub.close()
+        return answers
 
     def close(self):
         if self._publisher:

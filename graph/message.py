@@ -264,11 +264,23 @@ class Image(Message):
 
 
 class ParamSet(Message):
-    """A live parameter change for one node (``node``) or every node (``"*"``)."""
+    """A live parameter change for one node (``node``) or every node (``"*"``); ``id`` threads the answers."""
 
     node: str = ""
     name: str = ""
     value: Any = None
+    id: str = ""
+
+
+class ParamReply(Message):
+    """A node's answer to a ParamSet: applied (``value`` is now in effect) or refused, with the reason."""
+
+    node: str = ""
+    name: str = ""
+    value: Any = None
+    applied: bool = False
+    reason: str = ""
+    id: str = ""
 
 
 class Status(Message):
@@ -284,6 +296,7 @@ class Status(Message):
     errors: dict = {}
     params: dict = {}
     node_class: str = ""
+    dropped_ticks: int = 0    # timer ticks skipped because the node was busy past their next deadline
 
 
 class LaunchState(Message):

@@ -12,12 +12,26 @@
 
 Handlers (``on_<input>``), timers and ``loop`` run on the node's one thread. Outputs may be published from any
 thread; publishes from other threads are handed over to the node thread.
+
+A node that computes for long stretches writes ``loop`` as a generator and yields between short pieces of work
+(an optimisation step): each pass of the node's event loop polls the sockets, handles the inputs, runs each due
+timer once and then one piece of the loop, so status, parameter changes and inputs are served within one piece,
+never after a whole computation.
+
+    def loop(self):
+        for _ in range(self.steps):
+            self.engine.step()
+            yield                 # inputs, parameters and timers are handled here
+        self.result.publish(...)
+        # returning starts the loop afresh; `yield 0.5` (or `return 0.5` from a plain loop) waits for input
+        # up to that many seconds first, for a loop with nothing to do
 """
 
 from __future__ import annotations
 
 import collections
 import heapq
+import inspect
 import itertools
 import logging
 import os
@@ -34,17 +48,19 @@ import zmq
 
 from graph import message as wire
 from graph.contract import Input, Output, Param, declared, resolve_topic
-from graph.message import ParamSet, Status
+from graph.message import ParamReply, ParamSet, Status
 from graph.runtime import GraphDir
 from graph.security import Security
-from graph.transport import Delivery, Publisher, RateMeter, Subscription
+from graph.transport import Delivery, Publisher, RateMeter, Subscription, arrival_rate
 
 __all__ = ["Node", "Input", "Output", "Param", "FramePool", "NodeConfig"]
 
 STATUS_TOPIC = "/_status"
 PARAM_TOPIC = "/_param"
+PARAM_REPLY_TOPIC = "/_param_reply"
 DISCOVERY_PERIOD_S = 0.5
 STATUS_PERIOD_S = 1.0
+IDLE_POLL_S = 0.1          # longest poll while idle, so a stop request is noticed promptly
 
 
 @dataclass
@@ -141,6 +157,9 @@ class Node:
         self._thread_id = threading.get_ident()
         self._timers: list = []
         self._timer_ids = itertools.count()
+        self.dropped_ticks = 0
+        self._loop_run = None        # the running generator of a generator-style loop
+        self._loop_due = 0.0         # monotonic time of the loop's next call, unless an input comes first
         self._handoffs: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -173,6 +192,8 @@ class Node:
             if decl.latched:
                 self._publisher.latched_topics.add(topic)
         self._status_out = BoundOutput(self, Output(Status, STATUS_TOPIC), resolve_topic(STATUS_TOPIC))
+        self._param_reply_out = BoundOutput(self, Output(ParamReply, PARAM_REPLY_TOPIC),
+                                            resolve_topic(PARAM_REPLY_TOPIC))
 
         self._inputs: list[tuple[Input, Subscription, Callable, RateMeter]] = []
         for name, decl in declared(type(self), Input).items():
@@ -206,18 +227,32 @@ class Node:
         self._timers = [t for t in self._timers if t[1] != timer_id]
         heapq.heapify(self._timers)
 
+    def input_rate(self, name: str, window_s: float = 2.0) -> float:
+        """Messages per second that arrived on input `name` over the last `window_s`, counted before a
+        latest-only input keeps just the newest: what the topic carries, measured as `dreamgraph topic hz` does."""
+        sub = next(sub for decl, sub, _, _ in self._inputs if decl.name == name)
+        since = time.monotonic() - window_s
+        return arrival_rate([t for t in sub.arrivals if t >= since])
+
     def count_error(self, kind: str, detail: str = ""):
         """Count a problem in the node's status; log it at most once per burst."""
         self.errors[kind] += 1
         self._burst.warn(kind, detail or kind)
 
     def set_param(self, name: str, value: Any):
-        """Validate and apply a parameter; raises ValueError for an unknown name or a bad value."""
+        """Validate and apply a parameter; raises ValueError for an unknown name, a bad value or a change the
+        node refused (``on_param`` raised ValueError), and then keeps the old value."""
         decl = self._param_decls.get(name)
         if decl is None:
-            raise ValueError(f"unknown parameter {name!r}")
+            raise ValueError(f"unknown parameter {name!r}; {type(self).__name__} has "
+                             f"{', '.join(self._param_decls) or 'none'}")
+        old = self._param_values[name]
         self._param_values[name] = decl.convert(value)
-        self.on_param(name, self._param_values[name])
+        try:
+            self.on_param(name, self._param_values[name])
+        except ValueError:
+            self._param_values[name] = old
+            raise
 
     # -- hooks -----------------------------------------------------------------------------------------------
 
@@ -228,9 +263,12 @@ class Node:
         """Called once on shutdown."""
 
     def on_param(self, name: str, value: Any):
-        """Called after a live parameter change has been applied."""
+        """Called with a live parameter change, already readable as ``self.<name>``. Raise ValueError (its text
+        is the reason the sender sees) to refuse it: the old value then stays."""
 
-    loop: Callable[[], None] | None = None  # defined by nodes that compute continuously
+    # Defined by nodes that compute continuously: a plain method called over and over, or a generator that
+    # yields between pieces of work (see the module docstring). None, or a number of seconds to idle first.
+    loop: Callable[[], Any] | None = None
 
     # -- machinery ---------------------------------------------------------------------------------------------
 
@@ -250,12 +288,19 @@ class Node:
     def _on_param_set(self, msg: ParamSet):
         if msg.node not in (self.name, "*"):
             return
+        if msg.node == "*" and msg.name not in self._param_decls:
+            return  # a broadcast is for the nodes that have this parameter
         try:
             self.set_param(msg.name, msg.value)
-            self.log.info("parameter %s = %r", msg.name, self._param_values.get(msg.name))
         except ValueError as err:
-            if msg.node == self.name:
-                self.count_error("bad_param", str(err))
+            self.count_error("bad_param", str(err))
+            self._param_reply_out.publish(ParamReply(node=self.name, name=msg.name, value=msg.value, applied=False,
+                                                     reason=str(err), id=msg.id))
+            return
+        value = self._param_values[msg.name]
+        self.log.info("parameter %s = %r", msg.name, "***" if self._param_decls[msg.name].secret else value)
+        self._param_reply_out.publish(ParamReply(node=self.name, name=msg.name, applied=True, id=msg.id,
+                                                 value="***" if self._param_decls[msg.name].secret else value))
 
     def _publish_status(self):
         inputs = {}
@@ -273,22 +318,31 @@ class Node:
         self._status_out.publish(Status(
             node=self.name, pid=os.getpid(), host=socket.gethostname(), state="stopping" if self.stopping else "running",
             uptime=round(time.monotonic() - self._started, 3), inputs=inputs, outputs=outputs,
-            errors=dict(self.errors), params=params, node_class=f"{type(self).__module__}:{type(self).__name__}"))
+            errors=dict(self.errors), params=params, node_class=f"{type(self).__module__}:{type(self).__name__}",
+            dropped_ticks=self.dropped_ticks))
 
-    def _run_due_timers(self) -> float:
-        """Run due timers; return seconds until the next one."""
-        now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now:
+    def _run_due_timers(self):
+        """Run every timer that is due now, each once.
+
+        A periodic timer that fell a whole period or more behind drops the ticks it missed (counted in the
+        status) instead of catching up: its next deadline is always in the future, so it cannot run twice in
+        one pass, and a callback slower than its period can starve neither the inputs nor the loop."""
+        pass_start = time.monotonic()
+        while self._timers and self._timers[0][0] <= pass_start:
             due, timer_id, period, fn = heapq.heappop(self._timers)
             if period is not None:
-                # Drift-free: the next deadline follows the schedule, but a stalled loop skips missed ticks.
-                next_due = due + period
-                if next_due < now:
-                    next_due = now + period
-                heapq.heappush(self._timers, (next_due, timer_id, period, fn))
+                missed = int((time.monotonic() - due) // period)
+                self.dropped_ticks += missed
+                heapq.heappush(self._timers, (due + (missed + 1) * period, timer_id, period, fn))  # drift-free
             self._guard("timer", fn)
-            now = time.monotonic()
-        return self._timers[0][0] - now if self._timers else 1.0
+
+    def _wait_s(self) -> float:
+        """How long the next poll may wait: until the next timer, or the loop's next piece of work."""
+        now = time.monotonic()
+        wait = self._timers[0][0] - now if self._timers else IDLE_POLL_S
+        if self.loop is not None:
+            wait = min(wait, self._loop_due - now)
+        return min(max(0.0, wait), IDLE_POLL_S)
 
     def _guard(self, kind: str, fn: Callable, *args):
         try:
@@ -297,11 +351,14 @@ class Node:
             self.errors[kind] += 1
             self.log.exception("%s failed: %s", kind, err)
 
-    def _dispatch(self, events: dict):
+    def _dispatch(self, events: dict) -> bool:
+        """Hand arrived messages to their handlers; True if any handler ran."""
+        handled = False
         for decl, sub, handler, _ in self._inputs:
             if sub.socket not in events:
                 continue
             sub.drain(lambda reason, topic=sub.topic: self.count_error("rejected_message", f"{topic}: {reason}"))
+            handled = handled or bool(sub.buffer)
             if decl.delivery.latest and sub.buffer:
                 env = sub.buffer.pop()
                 sub.buffer.clear()
@@ -309,6 +366,25 @@ class Node:
             else:
                 while sub.buffer:
                     self._guard(f"on_{decl.name}", handler, sub.buffer.popleft().msg)
+        return handled
+
+    def _step_loop(self):
+        """Run the loop's next piece of work: one call of a plain loop, one step of a generator loop."""
+        self._loop_due = time.monotonic()
+        if self._loop_run is None:
+            result = self.loop()
+            if not inspect.isgenerator(result):
+                self._loop_due += result or 0.0
+                return
+            self._loop_run = result
+        try:
+            self._loop_due += next(self._loop_run) or 0.0
+        except StopIteration as done:
+            self._loop_run = None
+            self._loop_due += done.value or 0.0
+        except BaseException:
+            self._loop_run = None   # a failed generator cannot be resumed: the next call starts afresh
+            raise
 
     def _request_stop(self, *_):
         self.stopping = True
@@ -329,9 +405,7 @@ class Node:
         self._publish_status()
         try:
             while not self.stopping:
-                wait_s = self._run_due_timers()
-                timeout_ms = 0 if self.loop is not None else max(0, min(wait_s, 0.1)) * 1000
-                events = dict(poller.poll(timeout_ms))
+                events = dict(poller.poll(self._wait_s() * 1000))
                 if self._wake_r in events or self._wake_r.fileno() in events:
                     try:
                         while self._wake_r.recv(4096):
@@ -342,9 +416,11 @@ class Node:
                     self._guard("handoff", self._handoffs.get_nowait())
                 if self._publisher.socket in events:
                     self._publisher.handle_subscriptions()
-                self._dispatch(events)
-                if self.loop is not None and not self.stopping:
-                    self._guard("loop", self.loop)
+                handled = self._dispatch(events)
+                self._run_due_timers()
+                # input wakes an idle loop at once (a target for an optimizer waiting for one)
+                if self.loop is not None and not self.stopping and (handled or time.monotonic() >= self._loop_due):
+                    self._guard("loop", self._step_loop)
         finally:
             self.stopping = True
             self._guard("teardown", self.teardown)

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 4000
 CONNECT_TIMEOUT_MS = 2000
+ARRIVALS_KEPT = 512    # arrival times kept per input for its measured rate (20 s at 25 Hz)
 
 
 def keep_alive(sock: zmq.Socket):
@@ -139,6 +140,7 @@ class Subscription:
         self.received = 0
         self.dropped = 0
         self.rejected = 0
+        self.arrivals: collections.deque[float] = collections.deque(maxlen=ARRIVALS_KEPT)  # monotonic times
         self._last_seq: dict[str, int] = {}
 
     def connect(self, endpoint: str):
@@ -173,19 +175,28 @@ class Subscription:
                 self.dropped += 1
             self.buffer.append(env)
             self.received += 1
+            self.arrivals.append(time.monotonic())
             arrived += 1
 
     def close(self):
         self.socket.close(0)
 
 
-class RateMeter:
-    """Messages per second over the last reporting interval."""
+def arrival_rate(arrivals) -> float:
+    """Messages per second from their arrival times, the way `dreamgraph topic hz` measures: (n - 1) / span."""
+    if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:
+        return 0.0
+    return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
-    def __init__(self):
+
+class RateMeter:
+    """Messages per second over about the last `window_s`, long enough for a slow topic (a keyframe every few
+    seconds) to show its rate rather than 0 in one status interval and a spike in the next."""
+
+    def __init__(self, window_s: float = 10.0):
+        self.window_s = window_s
         self._count = 0
-        self._last_count = 0
-        self._last_time = time.monotonic()
+        self._samples: collections.deque[tuple[float, int]] = collections.deque([(time.monotonic(), 0)])
         self.rate = 0.0
 
     def tick(self, count: int):
@@ -193,8 +204,10 @@ class RateMeter:
 
     def update(self) -> float:
         now = time.monotonic()
-        elapsed = now - self._last_time
-        if elapsed > 0:
-            self.rate = (self._count - self._last_count) / elapsed
-        self._last_count, self._last_time = self._count, now
+        self._samples.append((now, self._count))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        since, count = self._samples[0]
+        if now > since:
+            self.rate = (self._count - count) / (now - since)
         return self.rate

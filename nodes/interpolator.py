@@ -11,6 +11,9 @@ from graph.node import FramePool, Input, Node, Output, Param
 from nodes.messages import Keyframe, Overlay
 from nodes.video.blend import KeyframeBlender
 from nodes.video.overlay import CORNERS, TextOverlay
+from nodes.video.title import TitleCard
+
+TITLE_FADE_S = 2.0   # the title card fades into the first keyframe over this long
 
 
 class Interpolator(Node):
@@ -19,14 +22,17 @@ class Interpolator(Node):
     Each keyframe is shown zooming and rotating at the optimizer's own speed (its `zoom` and `rotation` relative
     to the previous keyframe) while it fades into the next, so the video flows at `fps` whether keyframes come
     ten times a second or once a minute. Playback runs about one keyframe behind, paced by the measured keyframe
-    rate. When keyframes stop, the last one keeps zooming; new ones fade back in. The overlay text is drawn in a
-    semi-transparent box. Frames are warped and resized in one pass, on the CPU (OpenCV) or a CUDA GPU (torch).
+    rate. When keyframes stop, the last one keeps zooming; new ones fade back in. Until the first keyframe it
+    shows a title card (the overlay's subject and "dreaming..."), which then fades into it. The overlay text is
+    drawn in a semi-transparent box. Frames are warped and resized in one pass, on the CPU (OpenCV) or a CUDA GPU
+    (torch).
     """
 
     keyframes = Input(Keyframe, "keyframes", delivery="queue:8", doc="dreamed keyframes with their zoom and rotation")
     overlay = Input(Overlay, "overlay", delivery="latest", doc="caption drawn on the video (empty: none)")
     video = Output(Image, "video", doc="RGB frames at a constant rate and size; meta: overlay text, labels and "
-                                       "sequence number of the keyframe that dominates the frame")
+                                       "sequence number of the keyframe that dominates the frame, title card "
+                                       "opacity (title)")
 
     fps = Param(float, 25.0, unit="Hz", doc="output frame rate", min=1, max=240)
     width = Param(int, 1280, unit="px", doc="output width", min=16, max=7680)
@@ -49,6 +55,9 @@ class Interpolator(Node):
     def _build_renderer(self):
         self._blender = KeyframeBlender(self.width, self.height, self.device, self.initial_period)
         self._pool = FramePool((self.height, self.width, 3), np.uint8, count=4)
+        self._title = TitleCard(self.width, self.height)
+        self._title.set_subject(self._text)
+        self._title_fade_start = None   # monotonic time the first keyframe arrived
         self._build_caption()
         self.log.info("%dx%d at %g fps on %s", self.width, self.height, self.fps, self._blender.device)
 
@@ -70,18 +79,30 @@ class Interpolator(Node):
             self._start_clock()
 
     def on_keyframes(self, msg: Keyframe):
+        now = time.monotonic()
+        if self._title_fade_start is None:
+            self._title_fade_start = now
         tag = {"labels": list(msg.labels), "keyframe": msg.seq}
-        self._blender.add(msg.image, msg.zoom, msg.rotation, time.monotonic(), msg.period, tag)
+        self._blender.add(msg.image, msg.zoom, msg.rotation, now, msg.period, tag)
 
     def on_overlay(self, msg: Overlay):
         self._text = msg.text
         self._caption.set_text(msg.text)
+        self._title.set_subject(msg.text)
+
+    def _title_opacity(self, now: float) -> float:
+        if self._title_fade_start is None:
+            return 1.0
+        return max(0.0, 1.0 - (now - self._title_fade_start) / TITLE_FADE_S)
 
     def tick(self):
         frame = self._pool.acquire()
-        shown = self._blender.render(frame, time.monotonic())
-        if self.caption:
+        now = time.monotonic()
+        shown = self._blender.render(frame, now)
+        title = self._title_opacity(now)
+        self._title.draw(frame, title)
+        if self.caption and title < 1.0:   # the card shows the subject itself
             self._caption.draw(frame)
-        meta = {"overlay": self._text, **(shown or {})}
+        meta = {"overlay": self._text, "title": round(title, 3), **(shown or {})}
         self.video.publish(Image(image=frame, seq=self._seq, stamp=time.time(), meta=meta), pool=self._pool)
         self._seq += 1

@@ -1,13 +1,13 @@
 """The optimizer node: dreams keyframes of the current target classes, zooming into the picture as it goes."""
 from __future__ import annotations
 
-import random
 import time
 
 from graph.node import FramePool, Input, Node, Output, Param
 from nodes.dream.classes import class_label
 from nodes.dream.settings import MODELS, UPDATE_RULES, DreamSettings
 from nodes.messages import LAYOUTS, Keyframe, Target
+from nodes.start_picture import start_picture
 
 # node parameter -> DreamSettings field, for everything that maps one to one
 _SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "height",
@@ -15,6 +15,7 @@ _SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "
              "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout",
              "update": "update", "compile": "compile"}
 _DEFAULTS = DreamSettings()
+START_PICTURE_PERIOD_S = 1.0   # the start picture is re-sent this often, for interpolators that join late
 
 
 def _model_candidates(spec: str) -> list[str]:
@@ -31,9 +32,12 @@ class Optimizer(Node):
     Each keyframe starts from the previous one zoomed (and optionally rotated) by as much as the video moves
     during one measured keyframe period, so the zoom speed on screen stays the same however fast the machine
     is; then it runs `steps_per_keyframe` steps (forward to the spatial logit map, backward to the pixels, an
-    Adam or the 2015 original's normalised sign step) with a natural-image prior. A new target takes effect at the
-    next keyframe. Without any target it dreams a random class (autopilot) so frames always flow. A bad target
-    (class outside 0..999, empty list, unknown layout) is logged, counted as `bad_target`, and ignored.
+    Adam or the 2015 original's normalised sign step) with a natural-image prior. The first keyframe comes after
+    only `first_keyframe_steps`, so a picture appears fast. The node answers between steps: targets, parameter
+    changes and its status take effect within one step, not one keyframe. It dreams only what the target topic
+    says (the scheduler's autopilot picks subjects); until a target arrives it shows its calm start picture.
+    A bad target (class outside 0..999, empty list, unknown layout) is logged, counted as `bad_target`, and
+    ignored.
     """
 
     target = Input(Target, "target", delivery="latest", doc="classes to dream and their layout (latched state)")
@@ -48,6 +52,8 @@ class Optimizer(Node):
     height = Param(int, _DEFAULTS.height, unit="px", min=32, max=8192, doc="dream height")
     steps_per_keyframe = Param(int, _DEFAULTS.steps_per_keyframe, min=1, max=10000,
                                doc="optimisation steps between published keyframes")
+    first_keyframe_steps = Param(int, 2, min=1, max=10000,
+                                 doc="optimisation steps of the first keyframe (few: a picture appears fast)")
     update = Param(str, _DEFAULTS.update, choices=list(UPDATE_RULES),
                    doc="pixel update rule: adam, or the 2015 original's normalised sign step")
     step_size = Param(float, _DEFAULTS.step_size, min=0.0, max=255.0,
@@ -59,7 +65,6 @@ class Optimizer(Node):
     rotation_per_s = Param(float, _DEFAULTS.rotation_per_s, unit="deg/s", min=-90.0, max=90.0,
                            doc="rotation speed of the video about the centre")
     layout = Param(str, _DEFAULTS.layout, choices=list(LAYOUTS), doc="layout used when a target names none")
-    autopilot_s = Param(float, 60.0, unit="s", min=1.0, doc="with no target, dream a new random class this often")
     seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
     prior = Param(str, "", doc="prior file from `dreamgraph prior fit` (empty: the shipped one)")
     compile = Param(bool, _DEFAULTS.compile,
@@ -68,20 +73,21 @@ class Optimizer(Node):
 
     def setup(self):
         # torch is imported here, in the node's own process, not by `dreamgraph check` or the launcher
-        from nodes.dream.render import Dreamer
+        from nodes.dream.render import Dreamer, to_uint8
         from nodes.dream.transform import keyframe_motion
 
         self._keyframe_motion = keyframe_motion
+        self._to_uint8 = to_uint8
         settings = DreamSettings(**self._setting_values())
         self.dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
+        self.dreamer.set_image(start_picture(self.width, self.height))
         self._pool = FramePool((self.height, self.width, 3), count=4)
         self._seq = 0
+        self._dreamed = 0             # keyframes dreamed (the start picture is not one)
         self._period = 0.0            # measured seconds per keyframe (exponential average)
         self._last_done = None
         self._labels: list[str] = []
-        self._explicit = False        # a target has arrived: no more autopilot
-        self._autopilot()
-        self.every(self.autopilot_s, self._autopilot)
+        self.every(START_PICTURE_PERIOD_S, self._show_start_picture)
 
     def _setting_values(self) -> dict:
         """The engine settings the parameters stand for."""
@@ -107,12 +113,10 @@ class Optimizer(Node):
         raise AssertionError("unreachable: _model_candidates never returns an empty list")
 
     # -- targets ---------------------------------------------------------------------------------------------
-    def _autopilot(self):
-        if not self._explicit:
-            cid = random.randrange(1000)
-            self.dreamer.set_targets([cid], layout="single")
-            self._labels = [class_label(cid)]
-            self.log.info("autopilot: dreaming %s", self._labels[0])
+    def _show_start_picture(self):
+        """Until the first target, the picture the dream will start from (a still keyframe of 0 steps)."""
+        if self.dreamer.targets is None:
+            self._publish(zoom=1.0, rotation=0.0, steps=0)
 
     def on_target(self, msg: Target):
         try:
@@ -120,7 +124,6 @@ class Optimizer(Node):
         except ValueError as err:
             self.count_error("bad_target", f"ignored target {list(msg.class_ids)}: {err}")
             return
-        self._explicit = True
         labels = list(msg.labels)
         self._labels = labels if len(labels) == len(msg.class_ids) else [class_label(c) for c in msg.class_ids]
         self.log.info("target: %s (%s)", " + ".join(self._labels), msg.layout)
@@ -129,34 +132,56 @@ class Optimizer(Node):
     def on_param(self, name, value):
         from nodes.dream.render import MODEL_KEYS
 
-        if name == "autopilot_s":
-            return  # read by the next timer period
+        if name == "first_keyframe_steps":
+            return  # read by the loop
         changes = self._setting_values()
         try:
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))
             else:
                 self.dreamer.configure(**changes)
-        except Exception as err:  # e.g. missing VGG weights or no CUDA: keep dreaming as before
-            self.count_error("bad_param", f"{name}={value!r} not applied: {err}")
-            return
+        except Exception as err:  # e.g. missing VGG weights or no CUDA: refused, and it keeps dreaming as before
+            raise ValueError(f"not applied: {err}") from None
         if name in ("width", "height"):
             self._pool = FramePool((self.height, self.width, 3), count=4)
 
     # -- the work --------------------------------------------------------------------------------------------
     def loop(self):
-        d = self.dreamer
-        first = self._seq == 0
+        """One keyframe, a step at a time: after each step the node serves its inputs, parameters and timers.
+
+        On CUDA a step is a CUDA graph replay that returns at once: nothing here waits for the device until the
+        keyframe is copied to the host."""
+        if self.dreamer.targets is None:
+            return START_PICTURE_PERIOD_S   # nothing to dream: wait for a target
+        first = self._dreamed == 0
         zoom, rotation = (1.0, 0.0) if first else self._keyframe_motion(
-            d.settings.zoom_per_s, d.settings.rotation_per_s, self._period)
-        frame = d.keyframe(zoom=zoom, rotation=rotation, out=self._pool.acquire())
+            self.dreamer.settings.zoom_per_s, self.dreamer.settings.rotation_per_s, self._period)
+        started = time.perf_counter()
+        # The keyframe's first step goes through Dreamer.keyframe, which first moves the picture by the video's
+        # zoom and rotation; the rest run one at a time. A parameter change between steps may change the
+        # settings or replace the Dreamer, so both are read afresh at every step.
+        self.dreamer.keyframe(1, zoom, rotation)
+        done = 1
+        while done < (self.first_keyframe_steps if first else self.dreamer.settings.steps_per_keyframe):
+            yield
+            self.dreamer.run_steps(1)
+            done += 1
         now = time.monotonic()
         if self._last_done is not None:
             took = now - self._last_done
             self._period = took if self._period == 0 else 0.8 * self._period + 0.2 * took
         self._last_done = now
+        self._dreamed += 1
+        self._publish(zoom, rotation, done, started)
+
+    def _publish(self, zoom: float, rotation: float, steps: int, started: float | None = None):
+        """Copy the picture to the host (a keyframe's one wait for the device) and publish it. `started`: the
+        perf_counter time its steps began, for the measured time per step."""
+        d = self.dreamer
+        frame = self._to_uint8(d.image, self._pool.acquire())
+        step_ms = 1000.0 * (time.perf_counter() - started) / steps if started is not None else 0.0
         self._seq += 1
         self.keyframes.publish(Keyframe(
-            image=frame, seq=self._seq, class_ids=list(d.targets.class_ids), labels=list(self._labels),
-            zoom=zoom, rotation=rotation, period=self._period, step_ms=d.last_step_ms,
-            steps=d.settings.steps_per_keyframe, stamp=time.time()), pool=self._pool)
+            image=frame, seq=self._seq, class_ids=list(d.targets.class_ids) if d.targets else [],
+            labels=list(self._labels), zoom=zoom, rotation=rotation, period=self._period, step_ms=step_ms,
+            steps=steps, stamp=time.time()), pool=self._pool)

@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
 from graph.message import Image, Status
 from graph.node import Input, Node, Output, Param
-from nodes.messages import ChatMessage, Overlay, Target
+from nodes.messages import ChatMessage, ChatReply, Overlay, Target
 from nodes.video.mjpeg import PreviewServer
 from graph.secrets import read_secret
 
 # A node that has not reported for this long is shown as stale (they report once a second).
 _STALE_S = 3.0
+FPS_EVERY_S = 0.5       # how often the video rate shown on the page is measured
+NO_ANSWER = "Sent; no answer from the scheduler."
+
+
+class PendingAnswers:
+    """Requests waiting for their answer, by message id: the node thread delivers, HTTP threads wait."""
+
+    def __init__(self):
+        self._answers: dict[str, str | None] = {}
+        self._arrived = threading.Condition()
+
+    def expect(self, message_id: str):
+        with self._arrived:
+            self._answers[message_id] = None
+
+    def deliver(self, message_id: str, text: str):
+        with self._arrived:
+            if message_id in self._answers:   # answers to other sources' requests are not ours to keep
+                self._answers[message_id] = text
+                self._arrived.notify_all()
+
+    def wait(self, message_id: str, timeout: float) -> str | None:
+        with self._arrived:
+            self._arrived.wait_for(lambda: self._answers[message_id] is not None, timeout)
+            return self._answers.pop(message_id)
 
 
 class Preview(Node):
     """A web page with the live video (MJPEG), the current subject, every node's health and a request box.
 
     Open the logged URL in a browser. Text sent from the box becomes a chat message from source "web", handled
-    like a viewer's request. Frames are JPEG-encoded once each, at most `max_fps`, and only while someone
-    watches. Bound to 127.0.0.1 by default; binding elsewhere requires an access token (token_env or
+    like a viewer's request; the box shows the scheduler's answer to it (on screen now, queued, refused, did you
+    mean...). The video rate shown is what the video topic carries, measured like `dreamgraph topic hz`. Frames
+    are JPEG-encoded once each, at most `max_fps`, and only while someone watches. Bound to 127.0.0.1 by default; binding elsewhere requires an access token (token_env or
     token_file), which then guards the page, the stream and the box (?token=..., a Bearer header or a cookie).
     """
 
@@ -28,6 +55,8 @@ class Preview(Node):
     overlay = Input(Overlay, "overlay", delivery="latest", doc="the caption currently on the video")
     target = Input(Target, "target", delivery="latest", doc="what is being dreamed of")
     status = Input(Status, "/_status", delivery="queue:64", doc="heartbeats of every node")
+    answer = Input(ChatReply, "request_answer", delivery="queue:256",
+                   doc="the scheduler's answers; those to the box's requests are shown on the page")
     chat = Output(ChatMessage, "chat", doc="requests typed into the page (source 'web')")
 
     host = Param(str, "127.0.0.1", doc="address to listen on; non-loopback needs a token")
@@ -39,12 +68,16 @@ class Preview(Node):
     max_width = Param(int, 960, unit="px", min=64, max=7680, doc="frames wider than this are scaled down")
     request_interval_s = Param(float, 2.0, unit="s", min=0.0, max=3600.0,
                                doc="each browser (address) may send one request this often; faster ones get 429")
+    answer_wait_s = Param(float, 3.0, unit="s", min=0.0, max=30.0,
+                          doc="how long a request waits for the scheduler's answer before the page says it got none")
 
     def setup(self):
         self._subject = ""
         self._caption = ""
         self._nodes: dict[str, dict] = {}
-        self._frames: list[float] = []
+        self._fps = 0.0
+        self._pending = PendingAnswers()
+        self.every(FPS_EVERY_S, self._measure_fps)
         token = read_secret(self.token_env, self.token_file, what="preview access token")
         self._server = PreviewServer(self.host, self.port, token, self._request, self._snapshot,
                                      self.max_fps, self.quality, self.max_width, self.request_interval_s).start()
@@ -54,11 +87,13 @@ class Preview(Node):
         self._server.stop()
 
     def on_video(self, msg: Image):
-        now = time.monotonic()
-        self._frames.append(now)
-        while self._frames and self._frames[0] < now - 2.0:
-            self._frames.pop(0)
         self._server.offer(msg.image)
+
+    def _measure_fps(self):
+        self._fps = self.input_rate("video")
+
+    def on_answer(self, msg: ChatReply):
+        self._pending.deliver(msg.reply_to, msg.text)
 
     def on_overlay(self, msg: Overlay):
         self._caption = msg.text
@@ -75,19 +110,20 @@ class Preview(Node):
     def _snapshot(self) -> dict:
         """Called from HTTP threads: reads only values the node thread replaces whole."""
         now = time.monotonic()
-        frames = list(self._frames)
-        fps = (len(frames) - 1) / (frames[-1] - frames[0]) if len(frames) > 1 and frames[-1] > frames[0] else 0.0
         nodes = {}
         for name, info in list(self._nodes.items()):
             age = now - info["seen"]
             health = "stale" if age > _STALE_S else ("errors" if info["errors"] else "ok")
             nodes[name] = {**{k: v for k, v in info.items() if k != "seen"}, "age": round(age, 1), "health": health}
-        return {"subject": self._subject, "caption": self._caption, "fps": round(fps, 2), "nodes": nodes,
+        return {"subject": self._subject, "caption": self._caption, "fps": round(self._fps, 2), "nodes": nodes,
                 "viewers": self._server.hub.clients}
 
     def _request(self, text: str) -> str:
-        """Called from an HTTP thread; publishing hands the message to the node thread."""
+        """Called from an HTTP thread: publish the request (handed to the node thread) and wait for its answer."""
+        message_id = str(uuid.uuid4())
+        self._pending.expect(message_id)
         self.chat.publish(ChatMessage(source="web", user="web", display_name="web", text=text,
-                                      message_id=str(uuid.uuid4()), timestamp=time.time()))
-        self.log.info("web request: %s", text)
-        return "sent"
+                                      message_id=message_id, timestamp=time.time()))
+        answer = self._pending.wait(message_id, self.answer_wait_s)
+        self.log.info("web request: %s -> %s", text, answer or "no answer")
+        return answer or NO_ANSWER

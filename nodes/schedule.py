@@ -10,7 +10,8 @@ Beyond that:
   `!skip`, `!hold N` and `!clear`; requests from instant sources take the screen at once;
 - autopilot when nobody asks: the playlist (or random classes), one every `idle_seconds`; a viewer's request
   replaces an autopilot subject at once;
-- replies from varied templates, a global reply budget, and at most one "unknown word" hint per user a minute.
+- replies from varied templates, a global reply budget, and at most one "unknown word" hint per user a minute;
+- an answer to every request, whether or not replies go to chat, for the asker's own screen (the web box).
 The clock is injected, so tests control time.
 """
 from __future__ import annotations
@@ -102,11 +103,13 @@ class Reply:
 @dataclass
 class Outcome:
     changed: bool = False                    # the current subject changed: publish a new target
-    replies: list[Reply] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)   # lines for the chat
+    answers: list[Reply] = field(default_factory=list)   # the answer to each request, whatever goes to chat
 
     def merge(self, other: "Outcome") -> "Outcome":
         self.changed |= other.changed
         self.replies += other.replies
+        self.answers += other.answers
         return self
 
 
@@ -222,13 +225,13 @@ class Schedule:
         now = self.clock()
         if instant:
             self._start(subject, now)
-            return Outcome(changed=True)
+            return Outcome(changed=True).merge(self._reply(request, ON_SCREEN_TEMPLATE, to_chat=False))
         current = self.current
         if current is not None and current.key == subject.key:
             if current.user:
                 return self._reply(request, ON_SCREEN_TEMPLATE)
             self._start(subject, now)  # a viewer adopts what autopilot shows: it is theirs for the full hold
-            return Outcome(changed=True, replies=self._reply(request, self.rng.choice(NOW_TEMPLATES)).replies)
+            return Outcome(changed=True).merge(self._reply(request, self.rng.choice(NOW_TEMPLATES)))
         if now - self._requested_at.get(subject.key, -1e18) < self.config.cooldown_seconds:
             self.counts["refused_cooldown"] += 1
             return self._reply(request, COOLING_TEMPLATE)
@@ -241,42 +244,54 @@ class Schedule:
         if self.current is not None and self.current.user == subject.user and outcome.changed:
             return outcome.merge(self._reply(request, self.rng.choice(NOW_TEMPLATES)))
         if subject.user not in self.pending:  # served along with someone else's identical request
-            return outcome
+            return outcome.merge(self._reply(request, ON_SCREEN_TEMPLATE, to_chat=False))
         position = list(self.pending).index(subject.user) + 1  # O(max_pending)
         templates = REPLACED_TEMPLATES if replaced else QUEUED_TEMPLATES
         return outcome.merge(self._reply(request, self.rng.choice(templates), position=position))
 
     def _unknown(self, chat: ChatLike, text: str, parsed: ParseResult, explicit: bool) -> Outcome:
-        """A hint for what looks like a request for something unknown; ordinary chatter gets nothing."""
+        """An answer saying what is unknown (and what was probably meant). It goes to chat only for what looks like
+        a request, at most once per user per unknown_reply_interval: ordinary chatter gets no chat reply."""
         word = parsed.unknown[0] if parsed.unknown else text.strip()
+        if not word:
+            return Outcome()
         suggestion = parsed.suggestions.get(word)
         looks_like_request = explicit or suggestion is not None or "+" in text or "&" in text
-        if not word or not looks_like_request:
-            return Outcome()
-        now = self.clock()
         user = chat.user.lower()
+        to_chat = looks_like_request and self._may_hint(user)
+        request = _Request(Subject((), (), user, screen_name(chat)), chat.channel, chat.message_id)
+        if suggestion:
+            return self._reply(request, self.rng.choice(SUGGEST_TEMPLATES), to_chat, word=word[:40],
+                               suggestion=suggestion)
+        example = self.vocabulary.labels[self.vocabulary.random_class()]
+        return self._reply(request, self.rng.choice(UNKNOWN_TEMPLATES), to_chat, example=example)
+
+    def _may_hint(self, user: str) -> bool:
+        """True, and the hint is counted, unless this user had one within unknown_reply_interval."""
+        now = self.clock()
         if now - self._hinted_at.get(user, -1e18) < self.config.unknown_reply_interval:
-            return Outcome()
+            return False
         self._hinted_at[user] = now
         self._hinted_at.move_to_end(user)
         while len(self._hinted_at) > 4 * self.config.max_pending + 1000:  # bounded under any flood
             self._hinted_at.popitem(last=False)
-        request = _Request(Subject((), (), user, screen_name(chat)), chat.channel, chat.message_id)
-        if suggestion:
-            return self._reply(request, self.rng.choice(SUGGEST_TEMPLATES), word=word[:40], suggestion=suggestion)
-        example = self.vocabulary.labels[self.vocabulary.random_class()]
-        return self._reply(request, self.rng.choice(UNKNOWN_TEMPLATES), example=example)
+        return True
 
-    def _reply(self, request: _Request, template: str, **values) -> Outcome:
-        if not self.config.replies or not request.channel:
-            return Outcome()
-        if not self._reply_budget.try_acquire():
-            self.counts["replies_over_budget"] += 1
-            return Outcome()
+    def _reply(self, request: _Request, template: str, to_chat: bool = True, **values) -> Outcome:
+        """The answer to a request; the same line goes to chat too when `to_chat`, replies are on, the request
+        came from a chat channel and the reply budget allows."""
         values.setdefault("position", 1)
         values["ahead"] = values["position"] - 1
         text = template.format(user=request.subject.display_name, subject=request.subject.phrase, **values)
-        return Outcome(replies=[Reply(request.channel, text, request.message_id)])
+        reply = Reply(request.channel, text, request.message_id)
+        outcome = Outcome(answers=[reply])
+        if not (to_chat and self.config.replies and request.channel):
+            return outcome
+        if not self._reply_budget.try_acquire():
+            self.counts["replies_over_budget"] += 1
+            return outcome
+        outcome.replies.append(reply)
+        return outcome
 
     # --- the screen ---------------------------------------------------------------------------------------
     def _advance(self, force: bool = False) -> Outcome:

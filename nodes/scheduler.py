@@ -21,13 +21,17 @@ class Scheduler(Node):
     subject is refused for `cooldown_seconds`. Moderators (the `moderators` list and moderator/broadcaster
     badges) can `!skip`, `!hold N` and `!clear`; requests from `instant_sources` (OSC) take the screen at once.
     Replies ("One pizza with volcano coming up next!") and hints for misspelled words ("did you mean volcano?")
-    go to the chat_reply topic. The target and the overlay are latched state topics.
+    go to the chat_reply topic; every request's answer also goes to request_answer, even with `replies` off. The
+    target and the overlay are latched state topics.
     """
 
     chat = Input(ChatMessage, "chat", delivery="queue:1000", doc="chat lines from any source (Twitch, OSC, web)")
     target = Output(Target, "target", latched=True, doc="the classes to dream of, their layout and who asked")
     overlay = Output(Overlay, "overlay", latched=True, doc='text for the video, e.g. "@user: volcano & pizza"')
     chat_reply = Output(ChatReply, "chat_reply", doc="the bot's answers, threaded under the request")
+    answer = Output(ChatReply, "request_answer",
+                    doc="the answer to every request, threaded by its message id, whether or not `replies` is on "
+                        "(the preview's box shows it)")
 
     hold_seconds = Param(float, 60.0, unit="s", min=1.0, doc="how long a requested subject stays before the next")
     idle_seconds = Param(float, 60.0, unit="s", min=1.0,
@@ -89,6 +93,8 @@ class Scheduler(Node):
             self._publish_target()
         for reply in outcome.replies:
             self.chat_reply.publish(ChatReply(channel=reply.channel, text=reply.text, reply_to=reply.reply_to))
+        for reply in outcome.answers:
+            self.answer.publish(ChatReply(channel=reply.channel, text=reply.text, reply_to=reply.reply_to))
 
     def _publish_target(self):
         subject = self.schedule.current

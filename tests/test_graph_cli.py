@@ -20,7 +20,7 @@ import pytest
 import zmq
 
 from graph import message as wire
-from graph.message import Counter, ParamSet, Text
+from graph.message import Counter, Text
 from graph.testing import GraphHarness
 from test_graph_helpers import HELPERS_ENV, LAUNCH_DATA
 from test_graph_message import MALFORMED
@@ -147,14 +147,21 @@ def test_node_list_shows_pid_state_and_restarts(graph):
         assert process.ppid() == graph.proc.pid, f"{name}: pid {pid} is not a node process of this launcher"
 
 
-def test_param_set_changes_a_live_parameter(graph):
+def test_param_set_changes_a_live_parameter_and_reports_the_answer(graph):
     before = status_of(graph, "count")
     assert before.params["period"] == 0.3
     bad_before = before.errors.get("bad_param", 0)
-    assert "count.period = 0.5" in ok(graph.cli("param", "set", "count", "period", "0.5")).stdout
-    ok(graph.cli("param", "set", "count", "period", "-1"))  # below min: refused by the node, counted as bad_param
-    graph.publish("_param", ParamSet(node="count", name="no_such_param", value=1))
-    status = status_of(graph, "count", lambda s: s.params["period"] == 0.5 and s.errors.get("bad_param", 0) >= bad_before + 2)
+    assert "count.period = 0.5 (applied)" in ok(graph.cli("param", "set", "count", "period", "0.5")).stdout
+
+    below_min = graph.cli("param", "set", "count", "period", "-1")
+    assert below_min.returncode == 1 and "count refused period = -1: period must be >= 0.01" in below_min.stderr
+    unknown = graph.cli("param", "set", "count", "no_such_param", "1")
+    assert unknown.returncode == 1 and "unknown parameter 'no_such_param'" in unknown.stderr
+    nobody = graph.cli("param", "set", "no_such_node", "period", "1", "--timeout", "1")
+    assert nobody.returncode == 1 and "no answer from node 'no_such_node'" in nobody.stderr
+
+    status = status_of(graph, "count", lambda s: s.errors.get("bad_param", 0) >= bad_before + 2)
+    assert status.params["period"] == 0.5, "a refused value is never stored"
     assert status.errors["bad_param"] == bad_before + 2
     assert status_of(graph, "manual").params["period"] == 0.3, "a ParamSet for one node must not change another"
 

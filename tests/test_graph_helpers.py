@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from graph.message import Counter, Image, LaunchState, ParamSet, Status, Text
+from graph.message import Counter, Image, LaunchState, ParamReply, ParamSet, Status, Text
 from graph.node import Input, Node, Output, Param
 from nodes.messages import ChatMessage, ChatReply, Keyframe, Overlay, Target
 
@@ -27,11 +27,12 @@ def sample_messages() -> list:
     rgb = np.arange(12 * 16 * 3, dtype=np.uint8).reshape(12, 16, 3)
     return [
         Image(image=rgb, seq=7, stamp=1234.5),
-        ParamSet(node="tick", name="rate", value=12.5),
+        ParamSet(node="tick", name="rate", value=12.5, id="req-1"),
+        ParamReply(node="tick", name="rate", value=-1, applied=False, reason="rate must be >= 0.01", id="req-1"),
         Status(node="n", pid=42, host="h", state="running", uptime=1.5,
                inputs={"ticks": {"type": "graph.message:Counter", "rate": 2.0, "count": 3, "drops": 0}},
                outputs={"out": {"count": 1}}, errors={"rejected_message": 2}, params={"rate": 10.0},
-               node_class="graph.builtin.ticker:Ticker"),
+               node_class="graph.builtin.ticker:Ticker", dropped_ticks=3),
         LaunchState(graph="g-1", machine="", launch_file="/x.yaml",
                     nodes={"tick": {"pid": 5, "state": "running", "restarts": 0, "exit_code": None}}),
         Text(text="h\u00e9llo \u2603"),
@@ -135,6 +136,50 @@ class SlowLatest(Node):
     def on_ticks(self, msg: Counter):
         time.sleep(self.work_s)
         self.handled.publish(Text(text=str(msg.n)))
+
+
+class LongCompute(Node):
+    """Computes in steps of `step_s` (a sleep, as a busy CPU would be), `steps` per result, yielding between steps;
+    publishes the step count of each result, and how many steps of the current one ran when a parameter changed."""
+
+    result = Output(Counter, "long_results", doc="n: steps the result took")
+    applied_at = Output(Counter, "long_param_applied", doc="n: steps of the current result done when applied")
+    step_s = Param(float, 0.2, unit="s", min=0.0, doc="duration of one step")
+    steps = Param(int, 1000, min=1, doc="steps per result")
+    level = Param(float, 0.0, min=0.0, max=1.0, doc="a setting the computation uses; refused above 0.5 too")
+
+    def setup(self):
+        self.done = 0
+
+    def loop(self):
+        self.done = 0
+        while self.done < self.steps:
+            time.sleep(self.step_s)
+            self.done += 1
+            yield
+        self.result.publish(Counter(n=self.done, stamp=time.time()))
+
+    def on_param(self, name, value):
+        if name == "level" and value > 0.5:
+            raise ValueError("the computation cannot run above 0.5")
+        self.applied_at.publish(Counter(n=self.done, stamp=time.time()))
+
+
+class SlowTimer(Node):
+    """A timer whose callback takes longer than its period (a node that can never catch up)."""
+
+    ticks = Output(Counter, "slow_ticks", doc="one per callback")
+    period_s = Param(float, 0.05, unit="s", min=0.001, doc="timer period")
+    work_s = Param(float, 0.12, unit="s", min=0.0, doc="time spent per callback")
+
+    def setup(self):
+        self.n = 0
+        self.every(self.period_s, self.tick)
+
+    def tick(self):
+        time.sleep(self.work_s)
+        self.n += 1
+        self.ticks.publish(Counter(n=self.n, stamp=time.time()))
 
 
 class Spawner(Node):

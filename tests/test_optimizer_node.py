@@ -1,13 +1,18 @@
-"""The optimizer node as a real process: keyframes flow, follow target changes, survive bad targets."""
+"""The optimizer node as a real process: the start picture until a target, keyframes that follow target changes,
+bad targets survived, parameters answered within one step of a long keyframe."""
 import time
+
+import numpy as np
 
 from graph.message import ParamSet
 from graph.testing import GraphHarness
 from nodes.messages import Keyframe, Target
+from nodes.start_picture import start_picture
 
 BEE, VOLCANO, PIZZA = 309, 980, 963
 GRAPH = {"nodes": [{"name": "optimizer", "node": "nodes.optimizer",
-                    "params": {"width": 64, "height": 48, "steps_per_keyframe": 2, "device": "cpu", "seed": 1}}]}
+                    "params": {"width": 64, "height": 48, "steps_per_keyframe": 2, "first_keyframe_steps": 1,
+                               "device": "cpu", "seed": 1}}]}
 
 
 def _publish_until(h, topic, msg, predicate, timeout=60.0):
@@ -24,13 +29,16 @@ def _publish_until(h, topic, msg, predicate, timeout=60.0):
 
 def test_keyframes_follow_targets_and_bad_targets_are_counted():
     with GraphHarness(GRAPH) as h:
-        first = h.wait_for("keyframes", timeout=90).msg           # autopilot: frames flow without a target
+        first = h.wait_for("keyframes", timeout=90).msg           # no target: the calm start picture, no dream
         assert isinstance(first, Keyframe)
-        assert first.image.shape == (48, 64, 3) and first.labels and first.steps == 2
+        assert first.steps == 0 and not first.labels and not first.class_ids
+        assert np.array_equal(first.image, start_picture(64, 48))
 
         kf = _publish_until(h, "target", Target(class_ids=[BEE, VOLCANO], labels=["bee", "volcano"]),
                             lambda m: m.class_ids == [BEE, VOLCANO])
         assert kf.labels == ["bee", "volcano"] and kf.step_ms > 0
+        assert kf.steps == 1, "the first keyframe comes after first_keyframe_steps"
+        assert h.wait_for("keyframes", lambda m: m.seq > kf.seq).msg.steps == 2, "later ones after the full count"
 
         kf = _publish_until(h, "target", Target(class_ids=[PIZZA], layout="single"),
                             lambda m: m.class_ids == [PIZZA])
@@ -66,3 +74,30 @@ def test_size_changes_live():
         else:
             raise AssertionError("size change not applied")
         assert kf.image.shape == (48, 96, 3)
+
+
+def test_parameters_are_answered_within_one_step_of_a_long_keyframe():
+    """A keyframe of 10000 steps takes minutes on a CPU; the node still answers every change between two steps."""
+    launch = {"nodes": [{"name": "optimizer", "node": "nodes.optimizer",
+                         "params": {"width": 64, "height": 48, "steps_per_keyframe": 10000, "device": "cpu"}}]}
+    with GraphHarness(launch) as h:
+        first = _publish_until(h, "target", Target(class_ids=[BEE]), lambda m: m.steps == 2)   # now in a long one
+
+        applied = h.cli("param", "set", "optimizer", "zoom_per_s", "0.2")
+        assert applied.returncode == 0 and "optimizer.zoom_per_s = 0.2 (applied)" in applied.stdout, applied
+        out_of_range = h.cli("param", "set", "optimizer", "zoom_per_s", "99")
+        assert out_of_range.returncode == 1 and "zoom_per_s must be <= 2.0" in out_of_range.stderr
+        engine_refused = h.cli("param", "set", "optimizer", "prior", "/nonexistent/prior.npz")
+        assert engine_refused.returncode == 1 and "refused prior" in engine_refused.stderr and "not applied" in \
+            engine_refused.stderr
+
+        statuses = [env.msg for env in h.collect("_status", 3.5) if env.msg.node == "optimizer"]
+        assert len(statuses) >= 3, "a status a second while dreaming"
+        assert statuses[-1].params["zoom_per_s"] == 0.2 and statuses[-1].params["prior"] == "", \
+            "refused values are never stored"
+        assert statuses[-1].outputs["keyframes"]["count"] == first.seq, "all this within the one long keyframe"
+
+        ended = h.listener("keyframes")
+        assert h.cli("param", "set", "optimizer", "steps_per_keyframe", "3").returncode == 0
+        assert ended.wait(timeout=30).msg.seq == first.seq + 1, "the long keyframe ends at its next step"
+        assert h.wait_for("keyframes", lambda m: m.seq > first.seq + 1).msg.steps == 3

@@ -2,7 +2,9 @@
 
 import http.client
 import json
+import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -13,6 +15,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from graph.message import Image
 from graph.testing import GraphHarness
 from nodes.messages import ChatMessage
 from servers.rtmp import free_port
@@ -24,7 +27,8 @@ def launch(port, preview_params=None):
     return {"nodes": [
         {"name": "pattern", "node": "graph.builtin.testpattern", "params": {"width": 320, "height": 180, "fps": 15},
          "remap": {"frames": "video"}},
-        {"name": "preview", "node": "nodes.preview", "params": {"port": port, **(preview_params or {})}},
+        {"name": "preview", "node": "nodes.preview",
+         "params": {"port": port, "answer_wait_s": 0, **(preview_params or {})}},   # no scheduler to answer
     ]}
 
 
@@ -162,3 +166,59 @@ def test_public_address_without_token_is_refused():
     from nodes.video.mjpeg import PreviewServer
     with pytest.raises(ValueError, match="token"):
         PreviewServer("0.0.0.0", 0)
+
+
+def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
+    port = free_port()
+    launch = {"nodes": [
+        {"name": "scheduler", "node": "nodes.scheduler",
+         "params": {"replies": False, "autopilot": False, "hold_seconds": 3600, "seed": 1}},
+        {"name": "preview", "node": "nodes.preview", "params": {"port": port, "request_interval_s": 0}},
+    ]}
+    with GraphHarness(launch) as harness:
+        wait_http(f"http://127.0.0.1:{port}/status.json")
+        harness.wait_for("_status", lambda s: s.node == "scheduler")
+
+        def answer(text):
+            reply = json.load(post(port, text))
+            assert reply["ok"] and reply["text"] == text
+            return reply["answer"]
+
+        now = answer("volcano")
+        assert "volcano" in now and "line" not in now and "scheduler did not answer" not in now
+        assert "volcano is on screen right now" in answer("volcano")
+        queued = answer("pizza")
+        assert "pizza" in queued and ("#1" in queued or "after 0 more" in queued)
+        harness.publish("chat", ChatMessage(source="osc", user="operator", text="!skip"))   # pizza's turn
+        harness.wait_for("target", lambda m: m.labels == ["pizza"])
+        assert "just had volcano" in answer("volcano")
+        suggestion = answer("vulcano")
+        assert '"vulcano"' in suggestion and "volcano" in suggestion
+        unknown = answer("lava mountain")
+        assert "don't know that one" in unknown or "not in my dreams" in unknown
+
+        scheduler = harness.statuses()["scheduler"]
+        assert scheduler.outputs["chat_reply"]["count"] == 0, "replies: false keeps the chat quiet"
+        assert scheduler.outputs["request_answer"]["count"] == 6
+
+
+def test_page_fps_is_what_the_video_topic_carries():
+    """Frames in bursts of three: a latest-only input hands the node one frame per burst, the topic carries all."""
+    port = free_port()
+    with GraphHarness({"nodes": [{"name": "preview", "node": "nodes.preview", "params": {"port": port}}]}) as h:
+        wait_http(f"http://127.0.0.1:{port}/status.json")
+        h.client.publish_prepare("video")
+        hz = subprocess.Popen([sys.executable, "-m", "graph.cli", "topic", "hz", "video", "--duration", "3"],
+                              env=h.env, stdout=subprocess.PIPE, text=True)
+        frame = np.zeros((48, 64, 3), np.uint8)
+        seq = 0
+        end = time.monotonic() + 4.0
+        while time.monotonic() < end:
+            for _ in range(3):
+                h.client.publish_now("video", Image(image=frame, seq=seq))
+                seq += 1
+            time.sleep(0.1)
+        page_fps = json.load(wait_http(f"http://127.0.0.1:{port}/status.json"))["fps"]
+        topic_hz = float(re.search(r"rate ([\d.]+) Hz", hz.communicate(timeout=30)[0]).group(1))
+    assert topic_hz > 15, "bursts of three, ten a second"
+    assert abs(page_fps - topic_hz) <= 0.2 * topic_hz, (page_fps, topic_hz)

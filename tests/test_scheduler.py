@@ -237,3 +237,31 @@ def test_hostile_display_names_are_cleaned_before_the_screen():
     name = screen_name(Chat())
     assert "\u202e" not in name and "\x00" not in name and "\x1b" not in name
     assert name.startswith("Mal") and len(name) <= 25
+
+
+def test_every_request_gets_an_answer_even_with_replies_off(vocab):
+    schedule, clock = make(vocab, replies=False, cooldown_seconds=300)
+
+    def answer(user, text, msg_id):
+        outcome = schedule.handle(chat(user, text, source="web", msg_id=msg_id))
+        assert not outcome.replies, "nothing goes to chat"
+        (reply,) = outcome.answers
+        assert reply.reply_to == msg_id
+        return reply.text
+
+    assert "volcano" in answer("alice", "volcano", "w1") and schedule.current.labels == ("volcano",)
+    assert "volcano is on screen right now" in answer("bob", "volcano", "w2")
+    queued = answer("bob", "pizza", "w3")
+    assert "pizza" in queued and ("#1" in queued or "after 0 more" in queued)
+    clock.now += 60
+    schedule.tick()
+    assert "just had volcano" in answer("dave", "volcano", "w4")
+    suggestion = answer("erin", "volcanoe", "w5")
+    assert '"volcanoe"' in suggestion and ("volcano." in suggestion or "volcano?" in suggestion)
+    unknown = answer("erin", "lava mountain", "w6")   # chatter-like, and erin just had a hint: still answered
+    assert "don't know that one" in unknown or "not in my dreams" in unknown
+
+    autopiloted, _ = make(vocab, replies=False, autopilot=True, playlist=("volcano",))
+    autopiloted.tick()
+    adopted = autopiloted.handle(chat("web", "volcano", source="web", msg_id="w7"))
+    assert adopted.changed and [a.reply_to for a in adopted.answers] == ["w7"], "adopting the autopilot's subject"

@@ -15,6 +15,19 @@ from PIL import Image as PilImage, ImageDraw, ImageFont
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
+def printable(text: str) -> str:
+    """One line without control, format (bidi override) or private-use characters: the last gate before the
+    stream."""
+    return " ".join("".join(ch for ch in text if not unicodedata.category(ch).startswith("C")).split())
+
+
+def clip_to_width(font: ImageFont.FreeTypeFont, line: str, limit: float) -> str:
+    """The line, shortened with an ellipsis until it fits `limit` pixels."""
+    while len(line) > 1 and font.getlength(line) > limit:
+        line = line[:-2] + "…"
+    return line
+
+
 class TextOverlay:
     def __init__(self, width: int, height: int, corner: str = "bottom-left", font_px: int = 0,
                  box_opacity: float = 0.55, max_lines: int = 3):
@@ -34,8 +47,7 @@ class TextOverlay:
 
     def set_text(self, text: str):
         """Change the caption; an empty text removes it. Renders the patch once."""
-        # The last gate before the stream: no control, format (bidi override) or private-use characters.
-        text = " ".join("".join(ch for ch in text if not unicodedata.category(ch).startswith("C")).split())
+        text = printable(text)
         if text == self.text:
             return
         self.text = text
@@ -56,12 +68,7 @@ class TextOverlay:
         if len(lines) > self.max_lines:
             lines = lines[: self.max_lines]
             lines[-1] += " …"
-        return [self._clip(line, limit) for line in lines]
-
-    def _clip(self, line: str, limit: float) -> str:
-        while len(line) > 1 and self._font.getlength(line) > limit:
-            line = line[:-2] + "…"
-        return line
+        return [clip_to_width(self._font, line, limit) for line in lines]
 
     def _render(self, lines: list[str]):
         pad = self.margin
