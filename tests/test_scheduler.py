@@ -4,7 +4,7 @@ import random
 import pytest
 
 from nodes.messages import ChatMessage
-from nodes.schedule import Schedule, ScheduleConfig
+from nodes.schedule import Outcome, Schedule, ScheduleConfig
 from nodes.vocab import Vocabulary
 
 VOLCANO, PIZZA, BEE = 980, 963, 309
@@ -23,9 +23,10 @@ def vocab():
     return Vocabulary(rng=random.Random(0))
 
 
-def chat(user, text, mod=False, source="twitch", msg_id=""):
-    return ChatMessage(source=source, channel="#c", user=user, display_name=user.title(), text=text,
-                       message_id=msg_id or f"id-{user}-{text}", badges=["moderator/1"] if mod else [])
+def chat(user, text, mod=False, source="twitch", msg_id="", **fields):
+    fields.setdefault("display_name", user.title())
+    return ChatMessage(source=source, channel="#c", user=user, text=text, message_id=msg_id or f"id-{user}-{text}",
+                       badges=["moderator/1"] if mod else [], **fields)
 
 
 def make(vocab, **config):
@@ -196,12 +197,12 @@ def test_unknown_words_hint_once_per_user_per_minute_and_chatter_is_ignored(voca
     schedule, clock = make(vocab)
     outcome = schedule.handle(chat("alice", "vulcano"))
     assert "volcano" in outcome.replies[0].text and "vulcano" in outcome.replies[0].text
-    assert schedule.handle(chat("alice", "pizzza")).replies == []
+    assert schedule.handle(chat("alice", "pizzia")).replies == []
     assert schedule.handle(chat("bob", "lol what is this stream")).replies == []
     (hint,) = schedule.handle(chat("bob", "!dream qwxyzzy")).replies  # explicit request: a hint even without a match
     assert "qwxyzzy" not in hint.text  # unknown text is never echoed
     clock.now += 60
-    assert schedule.handle(chat("alice", "pizzza")).replies
+    assert schedule.handle(chat("alice", "pizzia")).replies
 
 
 def test_replies_switch_off(vocab):
@@ -237,3 +238,93 @@ def test_hostile_display_names_are_cleaned_before_the_screen():
     name = screen_name(Chat())
     assert "\u202e" not in name and "\x00" not in name and "\x1b" not in name
     assert name.startswith("Mal") and len(name) <= 25
+
+
+REWARD = "6f1b7a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_channel_points_and_bits_jump_the_line_and_the_reply_says_so(vocab):
+    schedule, clock = make(vocab, priority_rewards=(REWARD,), priority_bits=100)
+    schedule.handle(chat("alice", "volcano"))
+    schedule.handle(chat("bob", "pizza"))
+    schedule.handle(chat("carol", "bee"))
+    (redeemed,) = schedule.handle(chat("dave", "goldfish", reward_id=REWARD)).replies
+    assert "channel points" in redeemed.text and "jumps the line" in redeemed.text and "#1" in redeemed.text
+    (cheered,) = schedule.handle(chat("erin", "tench", bits=250)).replies
+    assert "250 bits" in cheered.text and "jumps the line" in cheered.text and "#2" in cheered.text
+    (plain,) = schedule.handle(chat("frank", "ostrich", bits=99, reward_id="some-other-reward")).replies
+    assert "jumps" not in plain.text and "#5" in plain.text
+    shown = []
+    while schedule.pending:
+        clock.now += 60
+        schedule.tick()
+        shown.append(schedule.current.user)
+    assert shown == ["dave", "erin", "bob", "carol", "frank"]
+    assert schedule.counts["priority_requests"] == 2
+
+
+def test_a_paid_request_with_nobody_waiting_starts_at_once(vocab):
+    schedule, _ = make(vocab, priority_bits=100)
+    (reply,) = schedule.handle(chat("erin", "volcano", bits=100)).replies
+    assert schedule.current.user == "erin" and "100 bits" in reply.text and "right now" in reply.text
+
+
+def test_priority_is_off_unless_configured(vocab):
+    schedule, clock = make(vocab)
+    schedule.handle(chat("alice", "volcano"))
+    schedule.handle(chat("bob", "pizza"))
+    (reply,) = schedule.handle(chat("dave", "goldfish", reward_id=REWARD, bits=10000)).replies
+    assert "jumps" not in reply.text
+    clock.now += 60
+    schedule.tick()
+    assert schedule.current.user == "bob"
+
+
+def test_a_paid_place_survives_a_changed_wish(vocab):
+    schedule, clock = make(vocab, priority_rewards=(REWARD,))
+    schedule.handle(chat("alice", "volcano"))
+    schedule.handle(chat("bob", "pizza"))
+    schedule.handle(chat("dave", "goldfish", reward_id=REWARD))
+    schedule.handle(chat("dave", "bee"))  # no reward this time: still first
+    clock.now += 60
+    schedule.tick()
+    assert (schedule.current.user, schedule.current.labels) == ("dave", ("bee",))
+
+
+def test_mentions_and_fancy_unicode_still_ask(vocab):
+    schedule, clock = make(vocab, cooldown_seconds=0)
+    requests = {"u1": "@DreamBot pizza", "u2": "dreambot: ｂｅｅ",
+                "u3": "@dreambot @u1 \U0001d42f\U0001d428\U0001d425cano",  # mathematical bold "vol"
+                "u4": "g\u200b\u043eldfish", "u5": "@tench", "u6": "@dreambot !dream ostriiich"}
+    for user, text in requests.items():
+        schedule.handle(chat(user, text))
+    labels = [schedule.current.labels[0]]
+    while schedule.pending:
+        clock.now += 60
+        schedule.tick()
+        labels.append(schedule.current.labels[0])
+    assert labels == ["pizza", "bee", "volcano", "goldfish", "tench", "ostrich"]
+
+
+def test_emote_only_or_mention_only_lines_ask_for_nothing(vocab):
+    schedule, _ = make(vocab)
+    assert schedule.handle(chat("alice", "")) == schedule.handle(chat("alice", "@dreambot")) == Outcome()
+    assert schedule.current is None and not schedule.pending
+
+
+def test_unreadable_display_names_fall_back_to_the_login(vocab):
+    schedule, clock = make(vocab, cooldown_seconds=0)
+    schedule.handle(chat("mangled", "volcano", display_name="\ufffd\ufffd"))
+    assert schedule.current.overlay == "@mangled: volcano"
+    for user, shown in [("sparkles", "\u2728\u2728\u2728"), ("x" * 40, "!!!")]:
+        schedule.handle(chat(user, "pizza", display_name=shown))
+        clock.now += 60
+        schedule.tick()
+        assert schedule.current.overlay == f"@{user[:25]}: pizza"
+        schedule.handle(chat("reset", "bee"))
+        clock.now += 60
+        schedule.tick()
+    schedule.handle(chat("nihongo_user", "goldfish", display_name="日本語ユーザー"))
+    clock.now += 60
+    schedule.tick()
+    assert schedule.current.overlay == "@日本語ユーザー: goldfish"  # letters of any script are readable
