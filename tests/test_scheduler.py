@@ -1,7 +1,10 @@
 """The scheduling logic (nodes/schedule.py) with an injected clock."""
 import random
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nodes.messages import ChatMessage
 from nodes.schedule import Outcome, Schedule, ScheduleConfig
@@ -328,3 +331,14 @@ def test_unreadable_display_names_fall_back_to_the_login(vocab):
     clock.now += 60
     schedule.tick()
     assert schedule.current.overlay == "@日本語ユーザー: goldfish"  # letters of any script are readable
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300), name=st.text(max_size=60), reward=st.text(max_size=80),
+       bits=st.integers(-10**6, 10**12))
+def test_any_chat_line_is_handled_and_its_name_shown_filtered(vocab, text, name, reward, bits):
+    schedule, _ = make(vocab, priority_rewards=(reward,), priority_bits=1)
+    outcome = schedule.handle(chat("viewer", f"{text} volcano", display_name=name, reward_id=reward, bits=bits))
+    shown = schedule.current.display_name if schedule.current else ""
+    assert len(shown) <= 25 and not any(unicodedata.category(ch).startswith("C") for ch in shown)
+    assert all("\n" not in reply.text and "\r" not in reply.text for reply in outcome.replies)
