@@ -100,15 +100,20 @@ def twitch_launch(server, chat_params=None, scheduler_params=None):
     return {"nodes": nodes}
 
 
-def wait_until_the_scheduler_hears_chat(graph, server, timeout=30.0):
-    """Chat published before the scheduler's subscription connects is lost: say hello until it arrives."""
+def wait_until_chat_flows(server, timeout=30.0):
+    """A message published before its subscriber has connected is lost: ask (a misspelling, which the bot
+    answers with a hint) until an answer arrives, so chat reaches the scheduler and its replies the chat node."""
     deadline = time.monotonic() + timeout
+    attempt = 0
     while time.monotonic() < deadline:
-        server.push(twitch_line("hello", "greeter", "hello"))
-        scheduler = graph.statuses(1.0).get("scheduler")
-        if scheduler is not None and scheduler.inputs.get("chat", {}).get("count", 0) > 0:
+        attempt += 1
+        server.push(twitch_line(f"hello-{attempt}", f"greeter{attempt}", "vulcano"))
+        try:
+            server.wait_for(lambda line: line.startswith("@reply-parent-msg-id=hello-"), timeout=1.0)
             return
-    raise AssertionError(f"the scheduler heard no chat within {timeout} s")
+        except TimeoutError:
+            continue
+    raise AssertionError(f"no answer from the bot within {timeout} s")
 
 
 def bot_reply(server, msg_id: str) -> str:
@@ -123,7 +128,7 @@ def test_twitch_tags_replies_emotes_rewards_and_bits_steer_the_queue():
     try:
         with GraphHarness(twitch_launch(server, scheduler_params=params), env={"TWITCH_OAUTH": "oauth:abc"}) as graph:
             graph.wait_output("joined #dreamchannel")
-            wait_until_the_scheduler_hears_chat(graph, server)
+            wait_until_chat_flows(server)
             # Twitch's reply button: "@DreamBot " in front, the parent's text in a tag that must not count
             server.push(twitch_line("r-1", "replier", "@DreamBot pizza", {
                 "reply-parent-display-name": "DreamBot", "reply-parent-msg-body": "@Someone volcano, coming up!",
@@ -167,7 +172,7 @@ def test_hostile_tagged_lines_never_crash_the_node_and_unreadable_names_fall_bac
     try:
         with GraphHarness(twitch_launch(server, scheduler_params={}), env={"TWITCH_OAUTH": "oauth:abc"}) as graph:
             graph.wait_output("joined #dreamchannel")
-            wait_until_the_scheduler_hears_chat(graph, server)
+            wait_until_chat_flows(server)
             for line in hostile:
                 server.push(line)
             mangled = twitch_line("k-1", "mangled", "kit fox", {"display-name": "@@NAME@@"})
@@ -176,7 +181,7 @@ def test_hostile_tagged_lines_never_crash_the_node_and_unreadable_names_fall_bac
             assert bot_reply(server, "k-1").startswith("@mangled")
             statuses = graph.statuses()
             assert statuses["twitch"].errors == {} and statuses["scheduler"].errors == {}
-            replies = [line for line in server.lines() if "PRIVMSG" in line]
+            replies = [line for line in server.lines() if "PRIVMSG" in line and "=hello-" not in line]
             assert len(replies) == 1  # the emote-only, mention-only and chatter lines asked for nothing
         assert "Traceback" not in graph.text()
     finally:
