@@ -6,15 +6,15 @@ Beyond that:
   so nobody gets two subjects in a row while others wait; when a subject starts, everyone else waiting for the
   very same subject is served with it;
 - a subject that was just requested is refused for `cooldown_seconds`;
+- a request made by redeeming one of `priority_rewards` (Twitch channel points) or cheering at least
+  `priority_bits` bits jumps the line: it waits behind paid requests only (and keeps its place when the viewer
+  changes the wish);
+- what a line asks is read from its folded text without leading mentions (nodes/chat_text.py), so a reply to the
+  bot ("@dreambot pizza") or "ｂｅｅ" asks like "pizza" or "bee";
 - moderators (a configurable list, moderator/broadcaster badges, and "instant" sources such as OSC) can
   `!skip`, `!hold N` and `!clear`; requests from instant sources take the screen at once;
 - autopilot when nobody asks: the playlist (or random classes), one every `idle_seconds`; a viewer's request
   replaces an autopilot subject at once;
-- a request made by redeeming one of `priority_rewards` (Twitch channel points) or cheering at least
-  `priority_bits` bits jumps the line (ahead of every unpaid request; the priority stays when the viewer changes
-  the wish);
-- what a line asks is read from its folded text without leading mentions (nodes/chat_text.py), so a reply to the
-  bot ("@dreambot pizza") or "ｂｅｅ" asks like "pizza" or "bee";
 - replies from varied templates, a global reply budget, and at most one "unknown word" hint per user a minute.
 The clock is injected, so tests control time.
 """
@@ -276,15 +276,16 @@ class Schedule:
         self.pending[subject.user] = request   # a replaced request keeps its place in line
         if thanks:
             self.counts["priority_requests"] += 1
+            self._paid_first()
         outcome = self._advance()
         if self.current is not None and self.current.user == subject.user and outcome.changed:
             template = PRIORITY_NOW_TEMPLATE if thanks else self.rng.choice(NOW_TEMPLATES)
             return outcome.merge(self._reply(request, template, thanks=thanks))
         if subject.user not in self.pending:  # served along with someone else's identical request
             return outcome
-        position = self._line().index(subject.user) + 1  # O(max_pending)
-        template = (PRIORITY_QUEUED_TEMPLATE if thanks else
-                    self.rng.choice(REPLACED_TEMPLATES if replaced else QUEUED_TEMPLATES))
+        position = list(self.pending).index(subject.user) + 1  # O(max_pending)
+        templates = REPLACED_TEMPLATES if replaced else QUEUED_TEMPLATES
+        template = PRIORITY_QUEUED_TEMPLATE if thanks else self.rng.choice(templates)
         return outcome.merge(self._reply(request, template, position=position, thanks=thanks))
 
     def _unknown(self, chat: ChatLike, text: str, parsed: ParseResult, explicit: bool) -> Outcome:
@@ -337,18 +338,15 @@ class Schedule:
                 return Outcome(changed=True)
         return Outcome()
 
-    def _line(self) -> list[str]:
-        """The waiting users in the order they are served: paid requests first, each group by arrival."""
-        paid = [user for user, request in self.pending.items() if request.priority]
-        return paid + [user for user, request in self.pending.items() if not request.priority]
+    def _paid_first(self) -> None:
+        """Reorder the line: paid requests before all others, each group in its order of arrival."""
+        for user in [user for user, request in self.pending.items() if not request.priority]:
+            self.pending.move_to_end(user)
 
     def _next_request(self) -> _Request:
-        """The longest-waiting request (a paid one before any other), passing over the user on screen when
-        anybody else with the same standing waits."""
+        """The longest-waiting request, passing over the user on screen when anybody else waits."""
         on_screen = self.current.user if self.current else ""
-        line = self._line()
-        standing = self.pending[line[0]].priority
-        user = next((u for u in line if u != on_screen and self.pending[u].priority == standing), line[0])
+        user = next((u for u in self.pending if u != on_screen), None) or next(iter(self.pending))
         return self.pending.pop(user)
 
     def _start(self, subject: Subject, now: float) -> None:
