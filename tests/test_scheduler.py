@@ -238,4 +238,3 @@ def test_hostile_display_names_are_cleaned_before_the_screen():
     name = screen_name(Chat())
     assert "\u202e" not in name and "\x00" not in name and "\x1b" not in name
     assert name.startswith("Mal") and len(name) <= 25
-
