@@ -21,6 +21,12 @@ _TAG_ESCAPES = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _DIGITS = re.compile(r"[0-9]{1,16}")
 _CHANNEL = re.compile(r"^#?[a-z0-9_]{1,64}$")
+_EMOTE_RANGE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})")
+# A cheer's "Cheer100", "Kappa50", "cheerwhal1000": Twitch sends these as words, not in the emotes tag.
+_CHEERMOTE = re.compile(r"(?<!\S)[A-Za-z]+[0-9]+(?!\S)")
+_MAX_REWARD_ID_CHARS = 64
+# USERNOTICE kinds whose text the viewer wrote themselves (a (re)subscription's message)
+SUBSCRIPTION_NOTICES = ("sub", "resub")
 
 
 @dataclass
@@ -48,6 +54,8 @@ class ChatLine:
     badges: list[str]        # "moderator/1", "subscriber/12", ...
     is_action: bool          # sent with /me
     is_moderator: bool       # mod tag, or a moderator or broadcaster badge
+    reward_id: str = ""      # the channel-points reward redeemed with this message (custom-reward-id)
+    bits: int = 0            # bits cheered with this message
 
 
 def unescape_tag_value(value: str) -> str:
@@ -107,15 +115,64 @@ def _timestamp(tags: dict[str, str], now: float) -> float:
     return int(sent_ms) / 1000.0 if _DIGITS.fullmatch(sent_ms) else now
 
 
+def _count(value: str) -> int:
+    return int(value) if _DIGITS.fullmatch(value) else 0
+
+
+def emote_ranges(tag: str) -> list[tuple[int, int]]:
+    """The `emotes` tag ("25:0-4,12-16/1902:6-10") as half-open ranges of UTF-16 code units, sorted and merged;
+    malformed ranges (negative, reversed, not numbers) are skipped."""
+    ranges = []
+    for emote in tag.split("/"):
+        for item in emote.partition(":")[2].split(","):
+            numbers = _EMOTE_RANGE.fullmatch(item)
+            if numbers and int(numbers.group(1)) <= int(numbers.group(2)):
+                ranges.append((int(numbers.group(1)), int(numbers.group(2)) + 1))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def without_emotes(text: str, tag: str) -> str:
+    """The text with each emote (as the `emotes` tag places it, counting UTF-16 code units like Twitch) replaced
+    by a space; ranges beyond the text are ignored."""
+    ranges = iter(emote_ranges(tag))
+    current = next(ranges, None)
+    out = []
+    offset = 0  # in UTF-16 code units
+    for char in text:
+        while current is not None and current[1] <= offset:
+            current = next(ranges, None)
+        inside = current is not None and current[0] <= offset
+        if not inside:
+            out.append(char)
+        elif not out or out[-1] != " ":
+            out.append(" ")
+        offset += 2 if ord(char) > 0xFFFF else 1
+    return "".join(out)
+
+
 def chat_line(line: IrcLine, now: float | None = None) -> ChatLine | None:
-    """The chat message a PRIVMSG carries; None for anything else."""
-    if line.command != "PRIVMSG" or len(line.params) < 2:
-        return None
+    """The chat message a PRIVMSG carries, or the viewer's own words in a (re)subscription USERNOTICE; None for
+    anything else. Emotes and cheermotes are cut out of the text: they are pictures, not words."""
     tags = line.tags
+    is_subscription = line.command == "USERNOTICE" and tags.get("msg-id") in SUBSCRIPTION_NOTICES
+    if not (line.command == "PRIVMSG" or is_subscription) or len(line.params) < 2:
+        return None
+    if is_subscription and not tags.get("login"):
+        return None  # the prefix is the server's: without the login tag nobody is known to have said it
     text = line.params[-1]
     is_action = text.startswith("\x01ACTION") and len(text) > len("\x01ACTION")
     if is_action:
-        text = text[len("\x01ACTION"):].rstrip("\x01")
+        text = text[len("\x01ACTION"):].rstrip("\x01").removeprefix(" ")  # emote ranges count from here
+    text = without_emotes(text, tags.get("emotes", ""))
+    bits = _count(tags.get("bits", ""))
+    if bits:
+        text = _CHEERMOTE.sub(" ", text)
     text = _CONTROL.sub("", text).strip()
     user = (tags.get("login") or line.nick).lower()
     badges = [badge for badge in tags.get("badges", "").split(",") if badge]
@@ -130,6 +187,8 @@ def chat_line(line: IrcLine, now: float | None = None) -> ChatLine | None:
         badges=badges,
         is_action=is_action,
         is_moderator=is_moderator,
+        reward_id=_CONTROL.sub("", tags.get("custom-reward-id", ""))[:_MAX_REWARD_ID_CHARS],
+        bits=bits,
     )
 
 

@@ -72,6 +72,7 @@ class IrcSettings:
     max_reply_chars: int = 500
     reply_queue: int = 10                # replies waiting for the limiter; the oldest is dropped beyond this
     reply_max_age: float = 60.0          # a reply still queued after this long is stale and dropped
+    subscription_messages: bool = False  # pass on the message a viewer adds to a (re)subscription as chat
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
     idle_timeout: float = 360.0          # silence before we PING; twice this and the connection is dead
@@ -289,7 +290,7 @@ class IrcClient:
         command = line.command
         if command == "PING":
             await self._write("PONG :" + (line.params[-1] if line.params else "tmi.twitch.tv"))
-        elif command == "PRIVMSG":
+        elif command == "PRIVMSG" or (command == "USERNOTICE" and self.settings.subscription_messages):
             chat = chat_line(line)
             if chat is not None and chat.channel == self.channel:
                 self.stats.received += 1

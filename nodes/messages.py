@@ -20,6 +20,8 @@ class ChatMessage(Message):
     message_id: str = ""
     timestamp: float = 0.0
     badges: list[str] = []
+    reward_id: str = ""   # the Twitch channel-points reward redeemed with the message ("" for none)
+    bits: int = 0         # Twitch bits cheered with the message
 
 
 class ChatReply(Message):

@@ -6,6 +6,11 @@ Beyond that:
   so nobody gets two subjects in a row while others wait; when a subject starts, everyone else waiting for the
   very same subject is served with it;
 - a subject that was just requested is refused for `cooldown_seconds`;
+- a request made by redeeming one of `priority_rewards` (Twitch channel points) or cheering at least
+  `priority_bits` bits jumps the line: it waits behind paid requests only (and keeps its place when the viewer
+  changes the wish);
+- what a line asks is read from its folded text without leading mentions (nodes/chat_text.py), so a reply to the
+  bot ("@dreambot pizza") or "ｂｅｅ" asks like "pizza" or "bee";
 - moderators (a configurable list, moderator/broadcaster badges, and "instant" sources such as OSC) can
   `!skip`, `!hold N` and `!clear`; requests from instant sources take the screen at once;
 - autopilot when nobody asks: the playlist (or random classes), one every `idle_seconds`; a viewer's request
@@ -24,6 +29,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from nodes.chat_text import request_text
 from nodes.irc import SlidingWindow
 from nodes.vocab import ParseResult, Vocabulary
 
@@ -42,6 +48,10 @@ SUGGEST_TEMPLATES = ('@{user} I can\'t dream "{word}" - did you mean {suggestion
 # No {word} here: echoing arbitrary text would let anyone make the bot say anything.
 UNKNOWN_TEMPLATES = ("@{user} I don't know that one. Try one of 1000 things, like {example}.",
                      "@{user} that is not in my dreams; try e.g. {example}.")
+PRIORITY_NOW_TEMPLATE = "@{user} {thanks} {subject} jumps the line: coming up right now!"
+PRIORITY_QUEUED_TEMPLATE = "@{user} {thanks} {subject} jumps the line: #{position}."
+REWARD_THANKS = "thanks for the channel points!"
+BITS_THANKS = "thanks for the {bits} bits!"
 ON_SCREEN_TEMPLATE = "@{user} {subject} is on screen right now!"
 COOLING_TEMPLATE = "@{user} we just had {subject}; pick something else for a few minutes."
 FULL_TEMPLATE = "@{user} the line is full, try again in a minute."
@@ -57,17 +67,30 @@ class ChatLike(Protocol):
     text: str
     message_id: str
     badges: list[str]
+    reward_id: str
+    bits: int
 
 
 MAX_NAME_CHARS = 25  # Twitch's own limit for login names
 
 
+def _printable(name: str) -> str:
+    """Without control or bidi-override characters, on one line."""
+    return " ".join("".join(ch for ch in name if not unicodedata.category(ch).startswith("C")).split())
+
+
+def _readable(name: str) -> bool:
+    """Has a letter or a digit, and nothing lost in decoding (U+FFFD, from invalid UTF-8)."""
+    return "\ufffd" not in name and any(unicodedata.category(ch)[0] in "LN" for ch in name)
+
+
 def screen_name(chat: ChatLike) -> str:
-    """The name shown on the video and in replies: printable characters only (no control or bidi-override
-    characters), one line, at most MAX_NAME_CHARS."""
-    raw = chat.display_name or chat.user
-    name = "".join(ch for ch in raw if not unicodedata.category(ch).startswith("C"))
-    return " ".join(name.split())[:MAX_NAME_CHARS] or "viewer"
+    """The name shown on the video and in replies: the display name, else the login when the display name is
+    unreadable (only symbols, or mangled in decoding); printable characters only, at most MAX_NAME_CHARS."""
+    for name in map(_printable, (chat.display_name, chat.user)):
+        if _readable(name):
+            return name[:MAX_NAME_CHARS]
+    return "viewer"
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,7 @@ class _Request:
     subject: Subject
     channel: str
     message_id: str
+    priority: bool = False  # paid for (channel points, bits): served before every unpaid request
 
 
 @dataclass
@@ -134,6 +158,8 @@ class ScheduleConfig:
     replies_per_minute: int = 30          # reply budget (Twitch allows 20 per 30 s)
     unknown_reply_interval: float = 60.0  # at most one "unknown word" hint per user in this many seconds
     max_hold_seconds: float = 3600.0
+    priority_rewards: tuple[str, ...] = ()  # channel-points reward ids whose requests jump the line
+    priority_bits: int = 0                # a request cheering at least this many bits jumps the line; 0: never
 
 
 class Schedule:
@@ -164,7 +190,7 @@ class Schedule:
     def handle(self, chat: ChatLike) -> Outcome:
         """React to one chat message: a moderator command, a request, or nothing."""
         self.counts["messages"] += 1
-        text = chat.text.strip()
+        text = request_text(chat.text)
         command = _COMMAND.match(text)
         if command:
             name, argument = command.group(1).lower(), command.group(2).strip()
@@ -212,6 +238,14 @@ class Schedule:
         return Outcome()
 
     # --- requests -----------------------------------------------------------------------------------------
+    def _thanks(self, chat: ChatLike) -> str:
+        """Why a request jumps the line, as the reply says it; "" when it does not."""
+        if chat.reward_id and chat.reward_id in self.config.priority_rewards:
+            return REWARD_THANKS
+        if self.config.priority_bits > 0 and chat.bits >= self.config.priority_bits:
+            return BITS_THANKS.format(bits=chat.bits)
+        return ""
+
     def _request(self, chat: ChatLike, text: str, explicit: bool) -> Outcome:
         parsed = self.vocabulary.parse(text)
         if not parsed.matches:
@@ -221,7 +255,10 @@ class Schedule:
         # An operator's pick (OSC) is held like a request but shown without a name.
         subject = Subject(tuple(parsed.class_ids), tuple(parsed.labels), chat.user.lower() or chat.source,
                           "" if instant else screen_name(chat))
-        request = _Request(subject, chat.channel, chat.message_id)
+        thanks = self._thanks(chat)
+        previous = self.pending.get(subject.user)
+        request = _Request(subject, chat.channel, chat.message_id,
+                           priority=bool(thanks) or (previous is not None and previous.priority))
         now = self.clock()
         if instant:
             self._start(subject, now)
@@ -235,19 +272,24 @@ class Schedule:
         if now - self._requested_at.get(subject.key, -1e18) < self.config.cooldown_seconds:
             self.counts["refused_cooldown"] += 1
             return self._reply(request, COOLING_TEMPLATE)
-        replaced = subject.user in self.pending
+        replaced = previous is not None
         if not replaced and len(self.pending) >= self.config.max_pending:
             self.counts["refused_full"] += 1
             return self._reply(request, FULL_TEMPLATE)
         self.pending[subject.user] = request   # a replaced request keeps its place in line
+        if thanks:
+            self.counts["priority_requests"] += 1
+            self._paid_first()
         outcome = self._advance()
         if self.current is not None and self.current.user == subject.user and outcome.changed:
-            return outcome.merge(self._reply(request, self.rng.choice(NOW_TEMPLATES)))
+            template = PRIORITY_NOW_TEMPLATE if thanks else self.rng.choice(NOW_TEMPLATES)
+            return outcome.merge(self._reply(request, template, thanks=thanks))
         if subject.user not in self.pending:  # served along with someone else's identical request
             return outcome.merge(self._reply(request, ON_SCREEN_TEMPLATE, to_chat=False))
         position = list(self.pending).index(subject.user) + 1  # O(max_pending)
         templates = REPLACED_TEMPLATES if replaced else QUEUED_TEMPLATES
-        return outcome.merge(self._reply(request, self.rng.choice(templates), position=position))
+        template = PRIORITY_QUEUED_TEMPLATE if thanks else self.rng.choice(templates)
+        return outcome.merge(self._reply(request, template, position=position, thanks=thanks))
 
     def _unknown(self, chat: ChatLike, text: str, parsed: ParseResult, explicit: bool) -> Outcome:
         """An answer saying what is unknown (and what was probably meant). It goes to chat only for what looks like
@@ -310,6 +352,11 @@ class Schedule:
                 self.counts["autopilot"] += 1
                 return Outcome(changed=True)
         return Outcome()
+
+    def _paid_first(self) -> None:
+        """Reorder the line: paid requests before all others, each group in its order of arrival."""
+        for user in [user for user, request in self.pending.items() if not request.priority]:
+            self.pending.move_to_end(user)
 
     def _next_request(self) -> _Request:
         """The longest-waiting request, passing over the user on screen when anybody else waits."""

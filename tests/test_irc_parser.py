@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodes.irc import (IrcLine, SlidingWindow, channel_name, chat_line, clean_text, escape_tag_value, parse_line,
-                       privmsg, unescape_tag_value)
+from nodes.irc import (IrcLine, SlidingWindow, channel_name, chat_line, clean_text, emote_ranges, escape_tag_value,
+                       parse_line, privmsg, unescape_tag_value, without_emotes)
 
 LINES_FILE = Path(__file__).parent / "data" / "twitch_lines.txt"
 
@@ -76,6 +76,53 @@ def test_bad_escapes_bad_timestamps_empty_text():
     assert chat_by_id("10").badges == []
 
 
+def test_emotes_are_cut_out_by_their_utf16_ranges():
+    assert chat_by_id("11").text == "bee"  # "Kappa bee Kappa"
+    # the volcano emoji counts two UTF-16 code units, so the emote is at 3-7, not at 2-6 as code points would say
+    assert chat_by_id("12").text.split() == ["🌋", "volcano"]
+    assert chat_by_id("13").text == ""  # emotes only: nothing left to ask for
+    action = chat_by_id("21")
+    assert action.is_action and action.text == "wants a bee"  # a /me line's ranges count from after "ACTION "
+
+
+def test_reply_keeps_its_own_text_and_never_the_parents():
+    reply = chat_by_id("14")
+    assert reply.text == "@DreamBot pizza"  # the scheduler strips the mention, the parent's body is ignored
+    assert "volcano" not in reply.text
+
+
+def test_channel_points_reward_and_bits():
+    redeemed = chat_by_id("15")
+    assert redeemed.reward_id == "6f1b7a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b" and redeemed.bits == 0
+    assert redeemed.text == "volcano" and redeemed.badges == ["subscriber/3"]
+    cheer = chat_by_id("16")
+    assert cheer.bits == 500 and cheer.reward_id == "" and cheer.text.split() == ["kit", "fox"]  # cheermotes cut
+
+
+def test_hostile_emote_ranges_and_bits():
+    beyond = chat_by_id("17")
+    assert beyond.text == "bee" and beyond.bits == 0  # ranges past the end ignored; 20 digits is no count
+    overlap = chat_by_id("18")
+    assert overlap.text == "volcano" and overlap.bits == 0  # overlapping ranges merged; negative, reversed skipped
+    assert emote_ranges("1:0-6/2:0-4,3-6/3:-2-4,6-2,a-b,,-/:") == [(0, 7)]
+    assert emote_ranges("25:12-16,0-4/7:5-5") == [(0, 6), (12, 17)]
+    assert without_emotes("Kappa", "25:0-99999") == " " and without_emotes("bee", "25:-3--1") == "bee"
+
+
+def test_mangled_display_name_is_kept_for_the_scheduler_to_replace():
+    chat = chat_by_id("19")
+    assert "\ufffd" in chat.display_name and chat.user == "mangled" and chat.text == "kit fox"
+
+
+def test_resubscription_message_is_a_chat_line():
+    resub = chat_by_id("20")
+    assert (resub.user, resub.display_name, resub.text) == ("resubber", "Resubber", "volcano please")
+    assert resub.channel == "#dreamchannel" and resub.message_id.endswith("20")
+    announcement = parse_line(b"@login=mod;msg-id=announcement :tmi.twitch.tv USERNOTICE #dreamchannel :volcano")
+    assert chat_line(announcement) is None  # only a subscriber's own words count
+    assert chat_line(parse_line(b"@msg-id=resub :tmi.twitch.tv USERNOTICE #dreamchannel :volcano")) is None  # nobody
+
+
 def test_control_commands():
     by_command = {}
     for raw in recorded_lines():
@@ -119,8 +166,10 @@ def test_parser_never_raises_on_any_bytes(raw):
 
 
 irc_ish = st.lists(st.sampled_from(["@", ":", " ", ";", "=", "\\", "\\s", "\\:", "!", "@", "#c", "PRIVMSG",
-                                    "PING", "a", "ACTION", "\x01", "\r", "\n", "é", "\x00", "tmi-sent-ts",
-                                    "badges", "mod=1", "display-name"]), max_size=60).map("".join)
+                                    "PING", "a", "ACTION", "\x01", "\r", "\n", "é", "🌋", "\x00", "tmi-sent-ts",
+                                    "badges", "mod=1", "display-name", "emotes", "25", "0", "-", ",", "/", "-1",
+                                    "4294967296", "bits", "Cheer100", "custom-reward-id", "USERNOTICE", "login",
+                                    "msg-id", "resub"]), max_size=60).map("".join)
 
 
 @settings(max_examples=400, deadline=None)
@@ -131,6 +180,15 @@ def test_parser_never_raises_on_irc_like_text(text):
         chat = chat_line(line, now=1.0)
         if chat is not None:
             assert "\r" not in chat.text and "\n" not in chat.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=100), st.lists(st.tuples(st.integers(-5, 300), st.integers(-5, 300)), max_size=10))
+def test_any_emote_ranges_only_ever_remove_text(text, ranges):
+    tag = "25:" + ",".join(f"{start}-{end}" for start, end in ranges)
+    kept = without_emotes(text, tag)
+    assert len(kept) <= len(text)
+    assert set(kept) <= set(text) | {" "}
 
 
 @given(st.text(max_size=200))

@@ -23,9 +23,10 @@ def vocab():
     return Vocabulary(rng=random.Random(0))
 
 
-def chat(user, text, mod=False, source="twitch", msg_id=""):
-    return ChatMessage(source=source, channel="#c", user=user, display_name=user.title(), text=text,
-                       message_id=msg_id or f"id-{user}-{text}", badges=["moderator/1"] if mod else [])
+def chat(user, text, mod=False, source="twitch", msg_id="", **fields):
+    fields.setdefault("display_name", user.title())
+    return ChatMessage(source=source, channel="#c", user=user, text=text, message_id=msg_id or f"id-{user}-{text}",
+                       badges=["moderator/1"] if mod else [], **fields)
 
 
 def make(vocab, **config):
@@ -196,12 +197,12 @@ def test_unknown_words_hint_once_per_user_per_minute_and_chatter_is_ignored(voca
     schedule, clock = make(vocab)
     outcome = schedule.handle(chat("alice", "vulcano"))
     assert "volcano" in outcome.replies[0].text and "vulcano" in outcome.replies[0].text
-    assert schedule.handle(chat("alice", "pizzza")).replies == []
+    assert schedule.handle(chat("alice", "pizzia")).replies == []
     assert schedule.handle(chat("bob", "lol what is this stream")).replies == []
     (hint,) = schedule.handle(chat("bob", "!dream qwxyzzy")).replies  # explicit request: a hint even without a match
     assert "qwxyzzy" not in hint.text  # unknown text is never echoed
     clock.now += 60
-    assert schedule.handle(chat("alice", "pizzza")).replies
+    assert schedule.handle(chat("alice", "pizzia")).replies
 
 
 def test_replies_switch_off(vocab):

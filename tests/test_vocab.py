@@ -3,7 +3,7 @@ import random
 import pytest
 from typer.testing import CliRunner
 
-from nodes.vocab import STOP_WORDS, Vocabulary, normalize, singular_forms
+from nodes.vocab import STOP_WORDS, Vocabulary, normalize, singular_forms, squeezed_forms
 from nodes.words_cli import words_app
 
 VOLCANO, PIZZA, BEE, KIT_FOX, CRANE_BIRD, CRANE_MACHINE = 980, 963, 309, 278, 134, 517
@@ -97,8 +97,20 @@ def test_near_miss_suggestion(vocab):
     result = vocab.parse("vulcano")
     assert result.matches == [] and result.unknown == ["vulcano"]
     assert result.suggestions == {"vulcano": "volcano"}
-    assert vocab.parse("please a pizzza").suggestions == {"please a pizzza": "pizza"}
+    assert vocab.parse("please a pizzia").suggestions == {"please a pizzia": "pizza"}
     assert vocab.parse("qwertyuiop").suggestions == {}
+
+
+@pytest.mark.parametrize("text,class_id", [("beeeee", BEE), ("VOLCANOOO", VOLCANO), ("pizzzzzaaaa!!", PIZZA),
+                                           ("a kit foxxxx please", KIT_FOX), ("beeeees", BEE)])
+def test_repeated_letters_are_squeezed_when_that_names_a_class(vocab, text, class_id):
+    assert vocab.parse(text).class_ids == [class_id]
+
+
+def test_squeezing_finds_nothing_where_no_class_is_named(vocab):
+    assert vocab.parse("aaaaaaaaaa").matches == [] and vocab.parse("loool").matches == []
+    assert list(squeezed_forms("beeeee")) == ["bee", "be"] and list(squeezed_forms("volcano")) == []
+    assert list(squeezed_forms("aabbccddeeffgghhii")) == []  # too many runs: no squeezing at all
 
 
 def test_known_and_unknown_parts_together(vocab):
@@ -152,6 +164,8 @@ def test_words_cli_search_and_list():
     found = runner.invoke(words_app, ["search", "crane"])
     assert found.exit_code == 0
     assert "crane bird" in found.output and "construction crane" in found.output
+    folded = runner.invoke(words_app, ["search", "@dreambot ｖｏｌｃａｎｏｏｏ"])
+    assert folded.exit_code == 0 and "volcano" in folded.output  # read as the scheduler reads a chat line
     near = runner.invoke(words_app, ["search", "vulcano"])
     assert "did you mean 'volcano'" in near.output
     assert runner.invoke(words_app, ["search", "qqqqzzzz"]).exit_code == 1

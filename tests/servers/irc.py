@@ -213,14 +213,14 @@ class TwitchLikeServer:
                     self._send(conn, f":{nick}!{nick}@{nick}.tmi.twitch.tv JOIN {line[5:]}")
 
     @staticmethod
-    def _send(conn: socket.socket, line: str) -> None:
+    def _send(conn: socket.socket, line: str | bytes) -> None:
         try:
-            conn.sendall(line.encode("utf-8") + b"\r\n")
+            conn.sendall((line if isinstance(line, bytes) else line.encode("utf-8")) + b"\r\n")
         except OSError:
             pass
 
-    def push(self, line: str) -> None:
-        """Send a raw line to the newest connection."""
+    def push(self, line: str | bytes) -> None:
+        """Send a raw line to the newest connection (bytes as they are: invalid UTF-8 too)."""
         with self._lock:
             conn = self._connections[-1]
         self._send(conn, line)
