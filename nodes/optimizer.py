@@ -13,7 +13,7 @@ from nodes.start_picture import start_picture
 _SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "height",
              "steps_per_keyframe": "steps_per_keyframe", "step_size": "step_size", "prior_strength": "prior_strength",
              "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout",
-             "update": "update", "compile": "compile"}
+             "update": "update", "compile": "compile", "glance": "glance", "normalise": "normalise"}
 _DEFAULTS = DreamSettings()
 START_PICTURE_PERIOD_S = 1.0   # the start picture is re-sent this often, for interpolators that join late
 
@@ -60,6 +60,12 @@ class Optimizer(Node):
                       doc="pixel step per update (0..255 scale; Adam's learning rate)")
     prior_strength = Param(float, _DEFAULTS.prior_strength, min=0.0, max=1000.0,
                            doc="weight of the natural-image prior (higher: smoother, less detailed)")
+    glance = Param(float, _DEFAULTS.glance, min=0.0, max=100.0,
+                   doc="weight of the objective on the whole picture shrunk to the net's input size (higher: the "
+                       "subject shows as one big shape; 0: texture only)")
+    normalise = Param(float, _DEFAULTS.normalise, min=0.0, max=1.0,
+                      doc="per keyframe, how far luminance, contrast and colour are pulled into natural photos' "
+                          "ranges (0: off; the picture may then drift to white, black or a tint)")
     zoom_per_s = Param(float, _DEFAULTS.zoom_per_s, unit="1/s", min=-0.5, max=2.0,
                        doc="zoom speed of the video (0.05 = 5 % per second)")
     rotation_per_s = Param(float, _DEFAULTS.rotation_per_s, unit="deg/s", min=-90.0, max=90.0,
@@ -73,19 +79,16 @@ class Optimizer(Node):
 
     def setup(self):
         # torch is imported here, in the node's own process, not by `dreamgraph check` or the launcher
+        from nodes.dream.live import LiveLoop
         from nodes.dream.render import Dreamer, to_uint8
-        from nodes.dream.transform import keyframe_motion
 
-        self._keyframe_motion = keyframe_motion
         self._to_uint8 = to_uint8
         settings = DreamSettings(**self._setting_values())
         self.dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
         self.dreamer.set_image(start_picture(self.width, self.height))
+        self.live = LiveLoop(self.dreamer)   # `bench live` runs this same loop
         self._pool = FramePool((self.height, self.width, 3), count=4)
         self._seq = 0
-        self._dreamed = 0             # keyframes dreamed (the start picture is not one)
-        self._period = 0.0            # measured seconds per keyframe (exponential average)
-        self._last_done = None
         self._labels: list[str] = []
         self.every(START_PICTURE_PERIOD_S, self._show_start_picture)
 
@@ -116,7 +119,7 @@ class Optimizer(Node):
     def _show_start_picture(self):
         """Until the first target, the picture the dream will start from (a still keyframe of 0 steps)."""
         if self.dreamer.targets is None:
-            self._publish(zoom=1.0, rotation=0.0, steps=0)
+            self._publish(self._to_uint8(self.dreamer.image, self._pool.acquire()), zoom=1.0, rotation=0.0, steps=0)
 
     def on_target(self, msg: Target):
         try:
@@ -138,6 +141,7 @@ class Optimizer(Node):
         try:
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))
+                self.live.dreamer = self.dreamer
             else:
                 self.dreamer.configure(**changes)
         except Exception as err:  # e.g. missing VGG weights or no CUDA: refused, and it keeps dreaming as before
@@ -153,35 +157,16 @@ class Optimizer(Node):
         keyframe is copied to the host."""
         if self.dreamer.targets is None:
             return START_PICTURE_PERIOD_S   # nothing to dream: wait for a target
-        first = self._dreamed == 0
-        zoom, rotation = (1.0, 0.0) if first else self._keyframe_motion(
-            self.dreamer.settings.zoom_per_s, self.dreamer.settings.rotation_per_s, self._period)
         started = time.perf_counter()
-        # The keyframe's first step goes through Dreamer.keyframe, which first moves the picture by the video's
-        # zoom and rotation; the rest run one at a time. A parameter change between steps may change the
-        # settings or replace the Dreamer, so both are read afresh at every step.
-        self.dreamer.keyframe(1, zoom, rotation)
-        done = 1
-        while done < (self.first_keyframe_steps if first else self.dreamer.settings.steps_per_keyframe):
-            yield
-            self.dreamer.run_steps(1)
-            done += 1
-        now = time.monotonic()
-        if self._last_done is not None:
-            took = now - self._last_done
-            self._period = took if self._period == 0 else 0.8 * self._period + 0.2 * took
-        self._last_done = now
-        self._dreamed += 1
-        self._publish(zoom, rotation, done, started)
+        yield from self.live.steps(self.first_keyframe_steps if self.live.count == 0 else None)
+        frame = self.live.finish(self._pool.acquire())
+        step_ms = 1000.0 * (time.perf_counter() - started) / self.live.steps_done
+        self._publish(frame, self.live.zoom, self.live.rotation, self.live.steps_done, step_ms)
 
-    def _publish(self, zoom: float, rotation: float, steps: int, started: float | None = None):
-        """Copy the picture to the host (a keyframe's one wait for the device) and publish it. `started`: the
-        perf_counter time its steps began, for the measured time per step."""
+    def _publish(self, frame, zoom: float, rotation: float, steps: int, step_ms: float = 0.0):
         d = self.dreamer
-        frame = self._to_uint8(d.image, self._pool.acquire())
-        step_ms = 1000.0 * (time.perf_counter() - started) / steps if started is not None else 0.0
         self._seq += 1
         self.keyframes.publish(Keyframe(
             image=frame, seq=self._seq, class_ids=list(d.targets.class_ids) if d.targets else [],
-            labels=list(self._labels), zoom=zoom, rotation=rotation, period=self._period, step_ms=step_ms,
+            labels=list(self._labels), zoom=zoom, rotation=rotation, period=self.live.period, step_ms=step_ms,
             steps=steps, stamp=time.time()), pool=self._pool)

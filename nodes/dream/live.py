@@ -2,13 +2,13 @@
 
 The video zooms at `zoom_per_s` whatever the machine's speed, so the motion between two keyframes follows the
 measured keyframe period (an exponential average), or a fixed one for reproducible offline runs. The optimizer
-node and `bench live` run this same loop; the node walks it a step at a time (`stepwise`) so that it can serve
-its inputs between steps.
+node and `bench live` run this same loop; the node walks it a step at a time (`steps`, then `finish`) so that it
+can serve its inputs between steps.
 """
 from __future__ import annotations
 
 import time
-from typing import Generator
+from typing import Iterator
 
 import numpy as np
 
@@ -23,25 +23,29 @@ class LiveLoop:
         self.period = period_s or 0.0      # seconds of video one keyframe stands for
         self.count = 0
         self.zoom, self.rotation = 1.0, 0.0
+        self.steps_done = 0
         self._last_done: float | None = None
 
-    def stepwise(self, out: np.ndarray | None = None, steps: int | None = None) -> Generator[None, None, np.ndarray]:
-        """One keyframe, yielding after every step but the last; returns the frame (HxWx3 uint8, into `out`).
+    def steps(self, steps: int | None = None) -> Iterator[None]:
+        """A keyframe's steps, yielding between them; `finish` then returns the frame.
 
         The picture first moves by the video's motion over one period (not before the first keyframe). The
-        step count is read afresh after each step, so a live change of steps_per_keyframe applies at once."""
+        dreamer and the step count are read afresh after each step, so a live change applies at once."""
         s = self.dreamer.settings
         moving = self.count > 0 or self.fixed_period
         self.zoom, self.rotation = keyframe_motion(s.zoom_per_s, s.rotation_per_s, self.period) if moving \
             else (1.0, 0.0)
         self.dreamer.begin_keyframe(self.zoom, self.rotation)
-        done = 0
+        self.steps_done = 0
         while True:
             self.dreamer.run_steps(1)
-            done += 1
-            if done >= (steps or self.dreamer.settings.steps_per_keyframe):
-                break
+            self.steps_done += 1
+            if self.steps_done >= (steps or self.dreamer.settings.steps_per_keyframe):
+                return
             yield
+
+    def finish(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The keyframe as HxWx3 uint8 (into `out`); measures the period."""
         frame = self.dreamer.finish_keyframe(out)
         now = time.monotonic()
         if self.fixed_period is None and self._last_done is not None:
@@ -53,9 +57,6 @@ class LiveLoop:
 
     def keyframe(self, out: np.ndarray | None = None, steps: int | None = None) -> np.ndarray:
         """One whole keyframe in one call."""
-        walk = self.stepwise(out, steps)
-        while True:
-            try:
-                next(walk)
-            except StopIteration as finished:
-                return finished.value
+        for _ in self.steps(steps):
+            pass
+        return self.finish(out)
