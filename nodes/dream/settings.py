@@ -33,7 +33,7 @@ class DreamSettings:
     # objective
     layout: str = "top-bottom"
     other_weight: float = 1.0            # weight of "+ mean of all logits" (pushes every other class down)
-    glance: float = 1.0                  # weight of the same objective on the whole picture shrunk to
+    glance: float = 3.0                  # weight of the same objective on the whole picture shrunk to
     glance_width: int = 224              # this width (the net's own input size), where a subject must show
                                          # as one shape, not as texture (0 = off; off when not a shrink)
     # image prior (Student-t on whitened 8x8x3 patches)
@@ -51,7 +51,7 @@ class DreamSettings:
     octaves: int = 1                     # dream(): coarse-to-fine octaves (1 = off)
     octave_scale: float = 1.4
     decorrelate_colour: bool = True      # step in ImageNet's decorrelated colour basis
-    fourier_decay: float = 1.0           # step in Fourier coefficients scaled by 1/f^decay (0 = pixels)
+    fourier_decay: float = 1.5           # step in Fourier coefficients scaled by 1/f^decay (0 = pixels)
     blur_sigma: float = 0.0              # Gaussian blur of the image after each keyframe (0 = off)
     normalise: float = 0.5               # per keyframe, pull luminance, contrast and colour this far into
                                          # natural photos' ranges (nodes/dream/tone.py; 0 = off)
