@@ -37,7 +37,7 @@ def _stages(tiny: bool, out: Path) -> list[tuple[str, str, float]]:
             stages.append((f"optimizer {model} {size} compile={compiled}",
                            "from nodes.dream.cli import bench_optimizer as b; "
                            f"b(device='{device}', model='{model}', size='{size}', steps={steps}, "
-                           f"random_weights={model != 'lite0'}, compile={compiled})", 300 if compiled else 120))
+                           f"random_weights={model != 'lite0'}, compile={compiled})", 300 if compiled or tiny else 120))
     for model, size, _ in (TINY_OPTIMIZER_CASES if tiny else OPTIMIZER_CASES)[:2]:
         stages.append((f"kernels {model} {size}",
                        "from nodes.dream.bench_speed import kernel_table; from nodes.dream.settings import "

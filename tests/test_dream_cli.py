@@ -93,7 +93,7 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes(tmp_path):
                        text=True, timeout=600, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=repo))
     assert r.returncode == 0, r.stderr[-3000:]
     records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    assert {rec["bench"] for rec in records} == {"optimizer", "quality"}
+    assert {rec["bench"] for rec in records} == {"optimizer", "live", "quality"}
     assert {"lite0-64x64-cpu", "vgg16-224x224-cpu", "single", "pair"} <= {rec["case"] for rec in records}
     assert (tmp_path / "out" / "gpu.jsonl").read_text().splitlines() == r.stdout.splitlines()
     assert (tmp_path / "out" / "quality" / "quality.png").is_file()

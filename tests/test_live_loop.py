@@ -56,7 +56,7 @@ def test_broccoli_turns_the_picture_green_and_a_lemon_yellow(lite0):
     """From the same grey start, broccoli moves towards green (G over R) and lemon towards yellow (R+G over B)."""
     frames = {}
     for subject in (BROCCOLI, LEMON):
-        dreamer = Dreamer(DreamSettings(width=96, height=96, seed=0), model=lite0)
+        dreamer = Dreamer(DreamSettings(width=256, height=144, seed=0), model=lite0)
         dreamer.set_targets([subject], layout="single")
         loop = LiveLoop(dreamer, period_s=1.0)
         for _ in range(8):

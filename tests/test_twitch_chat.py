@@ -178,7 +178,7 @@ def test_hostile_tagged_lines_never_crash_the_node_and_unreadable_names_fall_bac
             mangled = twitch_line("k-1", "mangled", "kit fox", {"display-name": "@@NAME@@"})
             server.push(mangled.encode().replace(b"@@NAME@@", b"\xff\xfe\xfd"))  # invalid UTF-8
             assert graph.wait_for("overlay", lambda m: "kit fox" in m.text).msg.text == "@mangled: kit fox"
-            assert bot_reply(server, "k-1").startswith("@mangled")
+            assert "@mangled" in bot_reply(server, "k-1")
             statuses = graph.statuses()
             assert statuses["twitch"].errors == {} and statuses["scheduler"].errors == {}
             replies = [line for line in server.lines() if "PRIVMSG" in line and "=hello-" not in line]
