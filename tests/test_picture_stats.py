@@ -94,3 +94,15 @@ def test_top_bottom_bands_put_the_first_target_at_the_bottom():
     frame[5:] = 1
     bottom, top = regions(frame, 2)
     assert bottom.min() == 1 and top.max() == 0
+
+
+def test_stream_encoder_round_trip_returns_the_chosen_frames_in_order(tmp_path):
+    """Frames go through the stream's H.264 at its bitrate and come back decoded, the chosen ones only."""
+    from nodes.dream.bench_live import StreamEncoder
+
+    encoder = StreamEncoder(96, 64, tmp_path)
+    for level in range(10):
+        encoder.write(flat((level * 20,) * 3))
+    third, last = encoder.decoded([3, 9])
+    assert third.shape == (64, 96, 3)
+    assert abs(float(third.mean()) - 60) < 4 and abs(float(last.mean()) - 180) < 4

@@ -107,10 +107,21 @@ class StreamEncoder:
         if self.process.wait() != 0:
             raise RuntimeError("ffmpeg could not encode the run")
         w, h = self.size
-        raw = subprocess.run([self.exe, "-loglevel", "error", "-i", str(self.path), "-f", "rawvideo",
-                              "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
-        frames = np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
-        return [frames[i].copy() for i in indices]
+        size = w * h * 3
+        wanted, frames = set(indices), {}
+        decoder = subprocess.Popen([self.exe, "-loglevel", "error", "-i", str(self.path), "-f", "rawvideo",
+                                    "-pix_fmt", "rgb24", "pipe:1"], stdout=subprocess.PIPE)
+        for index in range(max(indices) + 1):   # frame by frame: a whole run would not fit in memory
+            data = decoder.stdout.read(size)
+            if len(data) < size:
+                break
+            if index in wanted:
+                frames[index] = np.frombuffer(data, np.uint8).reshape(h, w, 3).copy()
+        decoder.stdout.close()
+        decoder.wait()
+        if len(frames) != len(wanted):
+            raise RuntimeError(f"ffmpeg decoded {len(frames)} of the {len(wanted)} frames asked for")
+        return [frames[i] for i in indices]
 
 
 def run(settings: DreamSettings, subjects, hold: int, judge: Judge, second: Judge | None = None,
