@@ -84,13 +84,17 @@ class Optimizer(Node):
 
         self._to_uint8 = to_uint8
         settings = DreamSettings(**self._setting_values())
-        self.dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
-        self.dreamer.set_image(start_picture(self.width, self.height))
-        self.live = LiveLoop(self.dreamer)   # `bench live` runs this same loop
+        dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
+        dreamer.set_image(start_picture(self.width, self.height))
+        self.live = LiveLoop(dreamer)   # `bench live` runs this same loop; it holds the node's one Dreamer
         self._pool = FramePool((self.height, self.width, 3), count=4)
         self._seq = 0
         self._labels: list[str] = []
         self.every(START_PICTURE_PERIOD_S, self._show_start_picture)
+
+    @property
+    def dreamer(self):
+        return self.live.dreamer
 
     def _setting_values(self) -> dict:
         """The engine settings the parameters stand for."""
@@ -140,8 +144,8 @@ class Optimizer(Node):
         changes = self._setting_values()
         try:
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
-                self.dreamer = self._first_available(lambda model: self.dreamer.replaced(**{**changes, "model": model}))
-                self.live.dreamer = self.dreamer
+                self.live.dreamer = self._first_available(
+                    lambda model: self.dreamer.replaced(**{**changes, "model": model}))
             else:
                 self.dreamer.configure(**changes)
         except Exception as err:  # e.g. missing VGG weights or no CUDA: refused, and it keeps dreaming as before

@@ -20,7 +20,7 @@ def test_a_long_live_loop_stays_within_luminance_and_clipping_bounds(lite0):
     """300 keyframes of zoom at 64x64, switching subjects: neither washes out, goes black nor clips."""
     dreamer = Dreamer(DreamSettings(width=64, height=64, steps_per_keyframe=2, seed=0), model=lite0)
     loop = LiveLoop(dreamer, period_s=1.0)
-    lows, highs, clips = [], [], []
+    lows, clips = [], []
     for subject in (BROCCOLI, VOLCANO, LEMON):
         dreamer.set_targets([subject], layout="single")
         for _ in range(100):
