@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_TARGETS = 8
 # settings that need a new model / new image-sized state / only a new scalar
 MODEL_KEYS = {"model", "weights", "pretrained", "device", "channels_last", "dtype"}
-_STATE_KEYS = {"width", "height", "glance_width", "update", "prior_scales", "prior_stride", "prior_path", "jitter",
+_STATE_KEYS = {"width", "height", "glance_width", "glance_thumbnail", "update", "prior_scales", "prior_stride", "prior_path", "jitter",
                "decorrelate_colour", "fourier_decay", "cuda_graphs", "compile"}
 
 
@@ -124,9 +124,11 @@ class Dreamer:
             h, w = self.model(self._model_input(self.image)).shape[-2:]
         self._ids = torch.zeros(MAX_TARGETS, dtype=torch.long, device=self.device)
         self._masks = torch.zeros(MAX_TARGETS, h, w, device=self.device)
-        self._glance_size = None
+        self._glance_size = self._thumbnail_size = None
         if 0 < s.glance_width < s.width:
             self._glance_size = (max(self.model.min_size, round(s.height * s.glance_width / s.width)), s.glance_width)
+            if 0 < s.glance_thumbnail < s.glance_width:
+                self._thumbnail_size = (max(1, round(s.height * s.glance_thumbnail / s.width)), s.glance_thumbnail)
             with torch.no_grad(), self._autocast():
                 gh, gw = self.model(self._model_input(self._shrink(self.image))).shape[-2:]
             self._glance_masks = torch.zeros(MAX_TARGETS, gh, gw, device=self.device)
@@ -206,7 +208,10 @@ class Dreamer:
 
     # ---- the step -----------------------------------------------------------------------------------------
     def _shrink(self, image: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(image, size=self._glance_size, mode="area")
+        if self._thumbnail_size is None:
+            return F.interpolate(image, size=self._glance_size, mode="area")
+        thumbnail = F.interpolate(image, size=self._thumbnail_size, mode="area")
+        return F.interpolate(thumbnail, size=self._glance_size, mode="bilinear", align_corners=False)
 
     def _loss(self, image: torch.Tensor, prior_on: bool, glance_on: bool) -> torch.Tensor:
         # the flags are arguments, not read from the settings, so a compiled loss specialises on them only
