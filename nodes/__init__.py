@@ -1,1 +1,3 @@
-"""dreamgraph's nodes: chat, scheduling, the dream optimizer, interpolation and video output."""
+"""dreamgraph's application: the node modules (one Node class each) at this level, and the libraries they
+are built from in packages: common (message types, constants, ImageNet labels, the start picture), chat, dream,
+video, and bench (application benchmarks)."""

@@ -6,14 +6,14 @@ import time
 
 import numpy as np
 
-from graph.message import Image
-from graph.node import FramePool, Input, Node, Output, Param
-from nodes.messages import Keyframe, Overlay
-from nodes.video.blend import KeyframeBlender
-from nodes.video.overlay import CORNERS, TextOverlay
-from nodes.video.title import TitleCard
+from ..graph.core.message import Image
+from ..graph.core.node import FramePool, Input, Node, Output, Param
+from .common.messages import Keyframe, Overlay
+from .video.blend import KeyframeBlender
+from .video.overlay import CORNERS, TextOverlay
+from .video.title import TitleCard
 
-TITLE_FADE_S = 2.0   # the title card fades into the first keyframe over this long
+TITLE_FADE_S = 2.0  # the title card fades into the first keyframe over this long
 
 
 class Interpolator(Node):
@@ -30,17 +30,26 @@ class Interpolator(Node):
 
     keyframes = Input(Keyframe, "keyframes", delivery="queue:8", doc="dreamed keyframes with their zoom and rotation")
     overlay = Input(Overlay, "overlay", delivery="latest", doc="caption drawn on the video (empty: none)")
-    video = Output(Image, "video", doc="RGB frames at a constant rate and size; meta: overlay text, labels and "
-                                       "sequence number of the keyframe that dominates the frame, title card "
-                                       "opacity (title)")
+    video = Output(
+        Image,
+        "video",
+        doc="RGB frames at a constant rate and size; meta: overlay text, labels and "
+        "sequence number of the keyframe that dominates the frame, title card "
+        "opacity (title)",
+    )
 
     fps = Param(float, 25.0, unit="Hz", doc="output frame rate", min=1, max=240)
     width = Param(int, 1280, unit="px", doc="output width", min=16, max=7680)
     height = Param(int, 720, unit="px", doc="output height", min=16, max=4320)
-    device = Param(str, "auto", choices=["auto", "cpu", "cuda"],
-                   doc="where to warp: cpu (OpenCV), cuda (torch), auto (cuda when available)")
-    initial_period = Param(float, 2.0, unit="s", min=0.01,
-                           doc="keyframe period assumed until the keyframe rate has been measured")
+    device = Param(
+        str,
+        "auto",
+        choices=["auto", "cpu", "cuda"],
+        doc="where to warp: cpu (OpenCV), cuda (torch), auto (cuda when available)",
+    )
+    initial_period = Param(
+        float, 2.0, unit="s", min=0.01, doc="keyframe period assumed until the keyframe rate has been measured"
+    )
     caption = Param(bool, True, doc="draw the overlay text")
     caption_corner = Param(str, "bottom-left", choices=list(CORNERS), doc="where the caption box goes")
     caption_px = Param(int, 0, unit="px", min=0, max=400, doc="caption font size (0: output height / 24)")
@@ -57,7 +66,7 @@ class Interpolator(Node):
         self._pool = FramePool((self.height, self.width, 3), np.uint8, count=4)
         self._title = TitleCard(self.width, self.height)
         self._title.set_subject(self._text)
-        self._title_fade_start = None   # monotonic time the first keyframe arrived
+        self._title_fade_start = None  # monotonic time the first keyframe arrived
         self._build_caption()
         self.log.info("%dx%d at %g fps on %s", self.width, self.height, self.fps, self._blender.device)
 
@@ -72,7 +81,7 @@ class Interpolator(Node):
 
     def on_param(self, name, value):
         if name in ("width", "height", "device", "initial_period"):
-            self._build_renderer()     # keyframes so far were sized for the old output; start afresh
+            self._build_renderer()  # keyframes so far were sized for the old output; start afresh
         elif name in ("caption_corner", "caption_px"):
             self._build_caption()
         elif name == "fps":
@@ -101,7 +110,7 @@ class Interpolator(Node):
         shown = self._blender.render(frame, now)
         title = self._title_opacity(now)
         self._title.draw(frame, title)
-        if self.caption and title < 1.0:   # the card shows the subject itself
+        if self.caption and title < 1.0:  # the card shows the subject itself
             self._caption.draw(frame)
         meta = {"overlay": self._text, "title": round(title, 3), **(shown or {})}
         self.video.publish(Image(image=frame, seq=self._seq, stamp=time.time(), meta=meta), pool=self._pool)

@@ -1,21 +1,35 @@
 """The optimizer node: dreams keyframes of the current target classes, zooming into the picture as it goes."""
+
 from __future__ import annotations
 
 import time
 
-from graph.node import FramePool, Input, Node, Output, Param
-from nodes.dream.classes import class_label
-from nodes.dream.settings import MODELS, UPDATE_RULES, DreamSettings
-from nodes.messages import LAYOUTS, Keyframe, Target
-from nodes.start_picture import start_picture
+from ..graph.core.node import FramePool, Input, Node, Output, Param
+from .common.constants import LAYOUTS
+from .common.imagenet import class_label
+from .common.messages import Keyframe, Target
+from .common.start_picture import start_picture
+from .dream.settings import MODELS, UPDATE_RULES, DreamSettings
 
-# node parameter -> DreamSettings field, for everything that maps one to one
-_SETTINGS = {"model": "model", "device": "device", "width": "width", "height": "height",
-             "steps_per_keyframe": "steps_per_keyframe", "step_size": "step_size", "prior_strength": "prior_strength",
-             "zoom_per_s": "zoom_per_s", "rotation_per_s": "rotation_per_s", "layout": "layout",
-             "update": "update", "compile": "compile", "glance": "glance", "normalise": "normalise"}
+# the parameters that are DreamSettings fields of the same name and meaning
+_SETTING_PARAMS = (
+    "model",
+    "device",
+    "width",
+    "height",
+    "steps_per_keyframe",
+    "step_size",
+    "prior_strength",
+    "zoom_per_s",
+    "rotation_per_s",
+    "layout",
+    "update",
+    "compile",
+    "glance",
+    "normalise",
+)
 _DEFAULTS = DreamSettings()
-START_PICTURE_PERIOD_S = 1.0   # the start picture is re-sent this often, for interpolators that join late
+START_PICTURE_PERIOD_S = 1.0  # the start picture is re-sent this often, for interpolators that join late
 
 
 def _model_candidates(spec: str) -> list[str]:
@@ -43,50 +57,91 @@ class Optimizer(Node):
     target = Input(Target, "target", delivery="latest", doc="classes to dream and their layout (latched state)")
     keyframes = Output(Keyframe, "keyframes", doc="dreamed images with their zoom, rotation and period")
 
-    model = Param(str, _DEFAULTS.model, check=lambda v: _model_candidates(v),
-                  doc=f"classifier that is dreamed through ({', '.join(MODELS)}); 'vgg16|lite0' uses the first "
-                      "whose weights are present")
+    model = Param(
+        str,
+        _DEFAULTS.model,
+        check=lambda v: _model_candidates(v),
+        doc=f"classifier that is dreamed through ({', '.join(MODELS)}); 'vgg16|lite0' uses the first "
+        "whose weights are present",
+    )
     weights = Param(str, "", doc="weights file for VGG models (empty: torch hub cache)")
     device = Param(str, "auto", choices=["auto", "cpu", "cuda"], doc="where to dream (auto: CUDA if present)")
     width = Param(int, _DEFAULTS.width, unit="px", min=32, max=8192, doc="dream width")
     height = Param(int, _DEFAULTS.height, unit="px", min=32, max=8192, doc="dream height")
-    steps_per_keyframe = Param(int, _DEFAULTS.steps_per_keyframe, min=1, max=10000,
-                               doc="optimisation steps between published keyframes")
-    first_keyframe_steps = Param(int, 2, min=1, max=10000,
-                                 doc="optimisation steps of the first keyframe (few: a picture appears fast)")
-    update = Param(str, _DEFAULTS.update, choices=list(UPDATE_RULES),
-                   doc="pixel update rule: adam, or the 2015 original's normalised sign step")
-    step_size = Param(float, _DEFAULTS.step_size, min=0.0, max=255.0,
-                      doc="pixel step per update (0..255 scale; Adam's learning rate)")
-    prior_strength = Param(float, _DEFAULTS.prior_strength, min=0.0, max=1000.0,
-                           doc="weight of the natural-image prior (higher: smoother, less detailed)")
-    glance = Param(float, _DEFAULTS.glance, min=0.0, max=100.0,
-                   doc="weight of the objective on the whole picture shrunk to the net's input size (higher: the "
-                       "subject shows as one big shape; 0: texture only)")
-    normalise = Param(float, _DEFAULTS.normalise, min=0.0, max=1.0,
-                      doc="per keyframe, how far luminance, contrast and colour are pulled into natural photos' "
-                          "ranges (0: off; the picture may then drift to white, black or a tint)")
-    zoom_per_s = Param(float, _DEFAULTS.zoom_per_s, unit="1/s", min=-0.5, max=2.0,
-                       doc="zoom speed of the video (0.05 = 5 % per second)")
-    rotation_per_s = Param(float, _DEFAULTS.rotation_per_s, unit="deg/s", min=-90.0, max=90.0,
-                           doc="rotation speed of the video about the centre")
+    steps_per_keyframe = Param(
+        int, _DEFAULTS.steps_per_keyframe, min=1, max=10000, doc="optimisation steps between published keyframes"
+    )
+    first_keyframe_steps = Param(
+        int, 2, min=1, max=10000, doc="optimisation steps of the first keyframe (few: a picture appears fast)"
+    )
+    update = Param(
+        str,
+        _DEFAULTS.update,
+        choices=list(UPDATE_RULES),
+        doc="pixel update rule: adam, or the 2015 original's normalised sign step",
+    )
+    step_size = Param(
+        float, _DEFAULTS.step_size, min=0.0, max=255.0, doc="pixel step per update (0..255 scale; Adam's learning rate)"
+    )
+    prior_strength = Param(
+        float,
+        _DEFAULTS.prior_strength,
+        min=0.0,
+        max=1000.0,
+        doc="weight of the natural-image prior (higher: smoother, less detailed)",
+    )
+    glance = Param(
+        float,
+        _DEFAULTS.glance,
+        min=0.0,
+        max=100.0,
+        doc="weight of the objective on the whole picture shrunk to the net's input size (higher: the "
+        "subject shows as one big shape; 0: texture only)",
+    )
+    normalise = Param(
+        float,
+        _DEFAULTS.normalise,
+        min=0.0,
+        max=1.0,
+        doc="per keyframe, how far luminance, contrast and colour are pulled into natural photos' "
+        "ranges (0: off; the picture may then drift to white, black or a tint)",
+    )
+    zoom_per_s = Param(
+        float,
+        _DEFAULTS.zoom_per_s,
+        unit="1/s",
+        min=-0.5,
+        max=2.0,
+        doc="zoom speed of the video (0.05 = 5 % per second)",
+    )
+    rotation_per_s = Param(
+        float,
+        _DEFAULTS.rotation_per_s,
+        unit="deg/s",
+        min=-90.0,
+        max=90.0,
+        doc="rotation speed of the video about the centre",
+    )
     layout = Param(str, _DEFAULTS.layout, choices=list(LAYOUTS), doc="layout used when a target names none")
     seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
     prior = Param(str, "", doc="prior file from `dreamgraph prior fit` (empty: the shipped one)")
-    compile = Param(bool, _DEFAULTS.compile,
-                    doc="torch.compile the loss: faster GPU steps after a first keyframe that compiles for a minute "
-                        "or more (slower on CPUs)")
+    compile = Param(
+        bool,
+        _DEFAULTS.compile,
+        doc="torch.compile the loss: faster GPU steps after a first keyframe that compiles for a minute "
+        "or more (slower on CPUs)",
+    )
 
     def setup(self):
         # torch is imported here, in the node's own process, not by `dreamgraph check` or the launcher
-        from nodes.dream.live import LiveLoop
-        from nodes.dream.render import Dreamer, to_uint8
+        from .dream.live import LiveLoop
+        from .dream.render import Dreamer, to_uint8
 
         self._to_uint8 = to_uint8
         settings = DreamSettings(**self._setting_values())
         dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
         dreamer.set_image(start_picture(self.width, self.height))
-        self.live = LiveLoop(dreamer)   # `bench live` runs this same loop; it holds the node's one Dreamer
+        self.live = LiveLoop(dreamer)  # `bench live` runs this same loop; it holds the node's one Dreamer
         self._pool = FramePool((self.height, self.width, 3), count=4)
         self._seq = 0
         self._labels: list[str] = []
@@ -98,13 +153,17 @@ class Optimizer(Node):
 
     def _setting_values(self) -> dict:
         """The engine settings the parameters stand for."""
-        values = {field: getattr(self, param) for param, field in _SETTINGS.items()}
-        return {**values, "weights": self.weights or None, "seed": None if self.seed < 0 else self.seed,
-                "prior_path": self.prior or None}
+        values = {name: getattr(self, name) for name in _SETTING_PARAMS}
+        return {
+            **values,
+            "weights": self.weights or None,
+            "seed": None if self.seed < 0 else self.seed,
+            "prior_path": self.prior or None,
+        }
 
     def _first_available(self, build):
         """``build(model_name)`` with the first model of `model` ('vgg16|lite0') whose weights are present."""
-        from nodes.dream.models import MissingWeightsError
+        from .dream.models import MissingWeightsError
 
         candidates = _model_candidates(self.model)
         for i, name in enumerate(candidates):
@@ -137,7 +196,7 @@ class Optimizer(Node):
 
     # -- parameters ------------------------------------------------------------------------------------------
     def on_param(self, name, value):
-        from nodes.dream.render import MODEL_KEYS
+        from .dream.render import MODEL_KEYS
 
         if name == "first_keyframe_steps":
             return  # read by the loop
@@ -145,7 +204,8 @@ class Optimizer(Node):
         try:
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.live.dreamer = self._first_available(
-                    lambda model: self.dreamer.replaced(**{**changes, "model": model}))
+                    lambda model: self.dreamer.replaced(**{**changes, "model": model})
+                )
             else:
                 self.dreamer.configure(**changes)
         except Exception as err:  # e.g. missing VGG weights or no CUDA: refused, and it keeps dreaming as before
@@ -160,7 +220,7 @@ class Optimizer(Node):
         On CUDA a step is a CUDA graph replay that returns at once: nothing here waits for the device until the
         keyframe is copied to the host."""
         if self.dreamer.targets is None:
-            return START_PICTURE_PERIOD_S   # nothing to dream: wait for a target
+            return START_PICTURE_PERIOD_S  # nothing to dream: wait for a target
         started = time.perf_counter()
         yield from self.live.steps(self.first_keyframe_steps if self.live.count == 0 else None)
         frame = self.live.finish(self._pool.acquire())
@@ -170,7 +230,18 @@ class Optimizer(Node):
     def _publish(self, frame, zoom: float, rotation: float, steps: int, step_ms: float = 0.0):
         d = self.dreamer
         self._seq += 1
-        self.keyframes.publish(Keyframe(
-            image=frame, seq=self._seq, class_ids=list(d.targets.class_ids) if d.targets else [],
-            labels=list(self._labels), zoom=zoom, rotation=rotation, period=self.live.period, step_ms=step_ms,
-            steps=steps, stamp=time.time()), pool=self._pool)
+        self.keyframes.publish(
+            Keyframe(
+                image=frame,
+                seq=self._seq,
+                class_ids=list(d.targets.class_ids) if d.targets else [],
+                labels=list(self._labels),
+                zoom=zoom,
+                rotation=rotation,
+                period=self.live.period,
+                step_ms=step_ms,
+                steps=steps,
+                stamp=time.time(),
+            ),
+            pool=self._pool,
+        )

@@ -1,4 +1,5 @@
 """The OSC node: a control surface (TouchOSC, Resolume, a lighting desk) steers the dream."""
+
 from __future__ import annotations
 
 import collections
@@ -9,9 +10,11 @@ from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 
-from graph.message import ParamSet
-from graph.node import Node, Output, Param
-from nodes.messages import LAYOUTS, ChatMessage
+from ..graph.core.message import ParamSet
+from ..graph.core.node import Node, Output, Param
+from ..graph.core.topics import PARAM_TOPIC
+from .common.constants import LAYOUTS
+from .common.messages import ChatMessage
 
 _NUMBER = (int, float)
 _PARAM_VALUE = (bool, int, float, str)
@@ -67,7 +70,7 @@ class OscInput(Node):
     """
 
     chat = Output(ChatMessage, "chat", doc="requests and commands, as chat lines from source 'osc'")
-    param_set = Output(ParamSet, "/_param", doc="live parameter changes for other nodes")
+    param_set = Output(ParamSet, PARAM_TOPIC, doc="live parameter changes for other nodes")
 
     host = Param(str, "127.0.0.1", doc="address to listen on (0.0.0.0: every interface)")
     port = Param(int, 9000, min=0, max=65535, doc="UDP port to listen on (0: any free port, logged)")
@@ -99,14 +102,20 @@ class OscInput(Node):
     def _checked_faders(self, faders: dict) -> dict[str, dict]:
         checked = {}
         for address, mapping in faders.items():
-            ok = (isinstance(address, str) and address.startswith("/") and isinstance(mapping, dict)
-                  and isinstance(mapping.get("param"), str) and isinstance(mapping.get("min", 0.0), _NUMBER)
-                  and isinstance(mapping.get("max", 1.0), _NUMBER))
+            ok = (
+                isinstance(address, str)
+                and address.startswith("/")
+                and isinstance(mapping, dict)
+                and isinstance(mapping.get("param"), str)
+                and isinstance(mapping.get("min", 0.0), _NUMBER)
+                and isinstance(mapping.get("max", 1.0), _NUMBER)
+            )
             if ok:
                 checked[address] = mapping
             else:
-                self.count_error("bad_fader", f"fader {address!r}: needs {{param: NAME, min: N, max: N}}, "
-                                              f"got {mapping!r}")
+                self.count_error(
+                    "bad_fader", f"fader {address!r}: needs {{param: NAME, min: N, max: N}}, got {mapping!r}"
+                )
         return checked
 
     # --- OSC handlers: on the server's threads --------------------------------------------------------------
@@ -160,8 +169,13 @@ class OscInput(Node):
         if not 0.0 <= args[0] <= 1.0:
             return self._problem("out_of_range", f"{address} wants 0..1, got {args[0]}")
         low, high = float(mapping.get("min", 0.0)), float(mapping.get("max", 1.0))
-        self.param_set.publish(ParamSet(node=str(mapping.get("node", self.param_node)), name=mapping["param"],
-                                        value=low + float(args[0]) * (high - low)))
+        self.param_set.publish(
+            ParamSet(
+                node=str(mapping.get("node", self.param_node)),
+                name=mapping["param"],
+                value=low + float(args[0]) * (high - low),
+            )
+        )
 
     # --- node thread ----------------------------------------------------------------------------------------
     def _report_problems(self):

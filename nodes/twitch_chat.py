@@ -1,13 +1,12 @@
 """The Twitch chat node: a channel's chat lines in, the bot's replies out."""
+
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from graph.node import Input, Node, Output, Param
-from nodes.irc import ChatLine
-from nodes.irc_client import IrcClient, IrcSettings, Secret
-from nodes.messages import ChatMessage, ChatReply
+from ..graph.core.node import Input, Node, Output, Param
+from ..graph.core.secrets import read_secret
+from .chat.irc import ChatLine
+from .chat.irc_client import IrcClient, IrcSettings, Secret
+from .common.messages import ChatMessage, ChatReply
 
 
 class TwitchChat(Node):
@@ -25,8 +24,9 @@ class TwitchChat(Node):
     """
 
     chat = Output(ChatMessage, "chat", doc="every chat line of the channel (source 'twitch')")
-    chat_reply = Input(ChatReply, "chat_reply", delivery="queue:100",
-                       doc="lines to post; those for another channel are ignored")
+    chat_reply = Input(
+        ChatReply, "chat_reply", delivery="queue:100", doc="lines to post; those for another channel are ignored"
+    )
 
     channel = Param(str, "", doc="the channel to join, with or without '#' (required)")
     nick = Param(str, "", doc="the bot's login name; empty: anonymous, read-only")
@@ -40,41 +40,63 @@ class TwitchChat(Node):
     reply_window = Param(float, 30.0, unit="s", min=1.0, doc="the window of the reply limit")
     max_reply_chars = Param(int, 500, min=1, max=500, doc="longer replies are cut")
     backoff_max = Param(float, 60.0, unit="s", min=0.1, doc="longest wait between reconnection attempts")
-    subscription_messages = Param(bool, False, doc="the message a viewer adds to a resubscription is a chat line "
-                                                   "too (and so can be a request)")
+    subscription_messages = Param(
+        bool, False, doc="the message a viewer adds to a resubscription is a chat line too (and so can be a request)"
+    )
 
     def setup(self):
         if not self.channel:
             raise ValueError("twitch_chat needs the channel parameter")
         token = self._token()
         if self.nick and token is None:
-            self.count_error("no_token", f"nick {self.nick!r} is set but neither ${self.token_env} nor token_file "
-                                         "holds a token: reading chat anonymously, replies are dropped")
+            self.count_error(
+                "no_token",
+                f"nick {self.nick!r} is set but neither ${self.token_env} nor token_file "
+                "holds a token: reading chat anonymously, replies are dropped",
+            )
         settings = IrcSettings(
-            channel=self.channel, host=self.host, port=self.port, tls=self.tls, tls_ca_file=self.tls_ca_file,
-            nick=self.nick, token=token, reply_limit=self.reply_limit, reply_window=self.reply_window,
-            max_reply_chars=self.max_reply_chars, backoff_max=self.backoff_max,
-            subscription_messages=self.subscription_messages)
+            channel=self.channel,
+            host=self.host,
+            port=self.port,
+            tls=self.tls,
+            tls_ca_file=self.tls_ca_file,
+            nick=self.nick,
+            token=token,
+            reply_limit=self.reply_limit,
+            reply_window=self.reply_window,
+            max_reply_chars=self.max_reply_chars,
+            backoff_max=self.backoff_max,
+            subscription_messages=self.subscription_messages,
+        )
         self.client = IrcClient(settings, on_chat=self._publish_line, log=self.log)
         self._reported_error = False
         self.client.start()
         self.every(1.0, self._report)
 
     def _token(self) -> Secret | None:
-        value = os.environ.get(self.token_env, "").strip() if self.token_env else ""
-        if not value and self.token_file:
-            try:
-                value = Path(self.token_file).expanduser().read_text(encoding="utf-8").strip()
-            except OSError as err:
-                self.count_error("token_file", f"cannot read token_file {self.token_file}: {err.strerror}")
+        try:
+            value = read_secret(self.token_env, self.token_file, what="chat token", optional=True)
+        except RuntimeError as err:
+            self.count_error("token_file", str(err))
+            return None
         return Secret(value) if value else None
 
     def _publish_line(self, line: ChatLine):
         """Runs on the client's thread; publishing hands the message over to the node thread."""
-        self.chat.publish(ChatMessage(
-            source="twitch", channel=line.channel, user=line.user, display_name=line.display_name, text=line.text,
-            message_id=line.message_id, timestamp=line.timestamp, badges=line.badges, reward_id=line.reward_id,
-            bits=line.bits))
+        self.chat.publish(
+            ChatMessage(
+                source="twitch",
+                channel=line.channel,
+                user=line.user,
+                display_name=line.display_name,
+                text=line.text,
+                message_id=line.message_id,
+                timestamp=line.timestamp,
+                badges=line.badges,
+                reward_id=line.reward_id,
+                bits=line.bits,
+            )
+        )
 
     def on_chat_reply(self, msg: ChatReply):
         if msg.channel and msg.channel.lower() != self.client.channel:

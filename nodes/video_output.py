@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from graph.message import Image
-from graph.node import Input, Node, Param
-from nodes.video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, parse_targets
-from graph.secrets import MaskingFilter, SecretMasker, read_secret
-from nodes.video.stream import LiveEncoder
+from ..graph.core.message import Image
+from ..graph.core.node import Input, Node, Param
+from ..graph.core.secrets import MaskingFilter, SecretMasker, read_secret
+from .video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, parse_targets
+from .video.stream import LiveEncoder
 
 
 class VideoOutput(Node):
@@ -23,16 +23,24 @@ class VideoOutput(Node):
 
     video = Input(Image, "video", delivery="latest", doc="frames to send (resized to the output size if needed)")
 
-    targets = Param(str, "dreamgraph.mkv", doc=f"comma-separated targets: {', '.join(PRESETS)}, RTMP(S) URL "
-                    "templates with {key} or {env:NAME}, file paths")
+    targets = Param(
+        str,
+        "dreamgraph.mkv",
+        doc=f"comma-separated targets: {', '.join(PRESETS)}, RTMP(S) URL "
+        "templates with {key} or {env:NAME}, file paths",
+    )
     key_env = Param(str, "", doc="environment variable holding the stream key for {key}")
     key_file = Param(str, "", doc="file holding the stream key for {key} (used when key_env is unset)")
     fps = Param(float, 30.0, unit="Hz", min=1, max=120, doc="output frame rate")
     width = Param(int, 0, unit="px", min=0, max=7680, doc="output width (0: the first frame's)")
     height = Param(int, 0, unit="px", min=0, max=4320, doc="output height (0: the first frame's)")
     bitrate = Param(str, "", doc="video bitrate, e.g. 4500k (empty: the presets' highest, else 4500k)")
-    x264_preset = Param(str, "veryfast", choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
-                        doc="x264 speed/quality trade-off")
+    x264_preset = Param(
+        str,
+        "veryfast",
+        choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
+        doc="x264 speed/quality trade-off",
+    )
     audio = Param(str, "", doc="audio file (looped) or URL mixed into the soundtrack (empty: silence)")
     segment_s = Param(float, 0.0, unit="s", min=0, doc="cut file targets into pieces of this length (0: one file)")
 
@@ -50,14 +58,20 @@ class VideoOutput(Node):
         if key:
             self._masker.add(key)
         targets = parse_targets(self.targets, lambda template: self._masker.expand(template, key), self.segment_s)
-        settings = EncoderSettings(width, height, self.fps, self.bitrate or default_bitrate(self.targets),
-                                   self.x264_preset, self.audio)
+        settings = EncoderSettings(
+            width, height, self.fps, self.bitrate or default_bitrate(self.targets), self.x264_preset, self.audio
+        )
         self._encoder = LiveEncoder(settings, targets, self.log, self._masker)
         self._encoder.start()
         for target in targets:
-            self.log.info("%s: %s (%dx%d, %g fps)", "streaming to" if target.is_stream else "recording to",
-                          self._masker(target.location),
-                          width, height, self.fps)
+            self.log.info(
+                "%s: %s (%dx%d, %g fps)",
+                "streaming to" if target.is_stream else "recording to",
+                self._masker(target.location),
+                width,
+                height,
+                self.fps,
+            )
         self._restarts_seen = 0
 
     def _stop(self):

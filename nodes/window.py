@@ -8,8 +8,8 @@ import re
 import cv2
 import numpy as np
 
-from graph.message import Image
-from graph.node import Input, Node, Param
+from ..graph.core.message import Image
+from ..graph.core.node import Input, Node, Param
 
 _GEOMETRY = re.compile(r"^\s*(\d+)x(\d+)([+-]\d+)([+-]\d+)\s*$")
 
@@ -39,11 +39,15 @@ def display_problem() -> str:
     """Why no window can be opened here, or "" if it probably can."""
     gui = re.search(r"GUI:\s*(\S+)", cv2.getBuildInformation())
     if gui is None or gui.group(1).upper() == "NONE":
-        return ("this OpenCV is built without GUI support (opencv-python-headless); install opencv-python "
-                "to use the window node, or use the preview or video_output node instead")
+        return (
+            "this OpenCV is built without GUI support (opencv-python-headless); install opencv-python "
+            "to use the window node, or use the preview or video_output node instead"
+        )
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return ("no display: DISPLAY/WAYLAND_DISPLAY is not set (headless machine or ssh without -X); run it in "
-                "a desktop session, or use the preview or video_output node instead")
+        return (
+            "no display: DISPLAY/WAYLAND_DISPLAY is not set (headless machine or ssh without -X); run it in "
+            "a desktop session, or use the preview or video_output node instead"
+        )
     return ""
 
 
@@ -68,7 +72,7 @@ class Window(Node):
         self._origin = monitor_origin(self.monitor, self.monitors)
         self._bgr: np.ndarray | None = None
         self._place()
-        self.every(0.02, self._pump_events)   # the window needs its events handled even when no frame comes
+        self.every(0.02, self._pump_events)  # the window needs its events handled even when no frame comes
 
     def _place(self):
         cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)

@@ -8,15 +8,26 @@ import sys
 
 import yaml
 
-from graph.chaos import frame_gaps, run_chaos
+from dreamgraph.graph.bench.chaos import frame_gaps, run_chaos
 
-GRAPH = {"nodes": [
-    {"name": "output", "node": "graph.builtin.testpattern", "params": {"width": 32, "height": 18, "fps": 25},
-     "remap": {"frames": "video"}},
-    {"name": "counter", "node": "graph.builtin.counter", "respawn": True, "respawn_delay": 0.2,
-     "remap": {"frames": "video"}},
-    {"name": "ticker", "node": "graph.builtin.ticker", "respawn": True, "respawn_delay": 0.2},
-]}
+GRAPH = {
+    "nodes": [
+        {
+            "name": "output",
+            "node": "dreamgraph.graph.builtin.testpattern",
+            "params": {"width": 32, "height": 18, "fps": 25},
+            "remap": {"frames": "video"},
+        },
+        {
+            "name": "counter",
+            "node": "dreamgraph.graph.builtin.counter",
+            "respawn": True,
+            "respawn_delay": 0.2,
+            "remap": {"frames": "video"},
+        },
+        {"name": "ticker", "node": "dreamgraph.graph.builtin.ticker", "respawn": True, "respawn_delay": 0.2},
+    ]
+}
 KEYS = {"bench", "case", "metric", "value", "unit", "device", "baseline", "ratio"}
 
 
@@ -48,7 +59,11 @@ def test_chaos_kills_respawning_nodes_and_measures(tmp_path):
 def test_chaos_command_refuses_a_graph_without_victims(tmp_path):
     path = tmp_path / "graph.yaml"
     path.write_text(yaml.safe_dump({"nodes": GRAPH["nodes"][:1]}))
-    result = subprocess.run([sys.executable, "-m", "graph.cli", "bench", "chaos", str(path), "--duration", "2"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "bench", "chaos", str(path), "--duration", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "no node to kill" in result.stderr

@@ -12,8 +12,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "graph.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def test_readme_node_reference_matches_the_code():
@@ -25,8 +31,13 @@ def test_every_launch_file_in_the_readme_validates():
     readme = open(os.path.join(ROOT, "README.md")).read()
     files = sorted(set(re.findall(r"launch/[a-z_]+\.yaml", readme)))
     assert "launch/stream.yaml" in files and len(files) >= 5
-    env = {"TWITCH_CHANNEL": "somechannel", "TWITCH_STREAM_KEY": "live_0000", "DG_SMALL_HOST": "127.0.0.1",
-           "DG_GPU_HOST": "127.0.0.1", "DG_VIDEO_HOST": "127.0.0.1"}
+    env = {
+        "TWITCH_CHANNEL": "somechannel",
+        "TWITCH_STREAM_KEY": "live_0000",
+        "DG_SMALL_HOST": "127.0.0.1",
+        "DG_GPU_HOST": "127.0.0.1",
+        "DG_VIDEO_HOST": "127.0.0.1",
+    }
     for name in files:
         result = cli("check", name, env=env)
         assert result.returncode == 0, f"{name}: {result.stderr}"
@@ -34,8 +45,14 @@ def test_every_launch_file_in_the_readme_validates():
 
 def test_twitch_graph_explains_missing_environment():
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWITCH_")}
-    result = subprocess.run([sys.executable, "-m", "graph.cli", "check", "launch/twitch.yaml"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "check", "launch/twitch.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     assert "TWITCH_CHANNEL is not set" in result.stderr and "TWITCH_STREAM_KEY is not set" in result.stderr
 

@@ -1,4 +1,5 @@
 """The dream CLI functions, called in a fresh interpreter as a user would run them."""
+
 import json
 import subprocess
 import sys
@@ -12,9 +13,11 @@ def _py(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def _dream(out, seed, extra=""):
-    code = ("import typer; from nodes.dream.cli import dream; app = typer.Typer(); app.command()(dream); "
-            f"app(['--target', 'bee', '--target', '980', '--size', '64x48', '--steps', '6', '--device', 'cpu', "
-            f"'--seed', '{seed}', '--out', '{out}', '--quiet'{extra}])")
+    code = (
+        "import typer; from dreamgraph.nodes.dream.cli import dream; app = typer.Typer(); app.command()(dream); "
+        f"app(['--target', 'bee', '--target', '980', '--size', '64x48', '--steps', '6', '--device', 'cpu', "
+        f"'--seed', '{seed}', '--out', '{out}', '--quiet'{extra}])"
+    )
     return _py(code)
 
 
@@ -30,26 +33,31 @@ def test_dream_writes_a_png_and_is_deterministic_with_a_seed(tmp_path):
 
 def test_dream_from_a_photo(tmp_path):
     import skimage.data
+
     photo = tmp_path / "in.jpg"
     cv2.imwrite(str(photo), skimage.data.chelsea()[..., ::-1])
     r = _dream(tmp_path / "out.png", 0, f", '--from', '{photo}'")
     assert "wrote" in r.stdout, r.stderr
     out = cv2.imread(str(tmp_path / "out.png"))
     small = cv2.resize(cv2.imread(str(photo)), (64, 48), interpolation=cv2.INTER_AREA)
-    assert np.abs(out.astype(int) - small.astype(int)).mean() < 40   # still the photo, dreamed on
+    assert np.abs(out.astype(int) - small.astype(int)).mean() < 40  # still the photo, dreamed on
 
 
 def test_dream_rejects_an_unknown_word(tmp_path):
-    code = ("import typer; from nodes.dream.cli import dream; app = typer.Typer(); app.command()(dream); "
-            f"app(['--target', 'zzzunknown', '--out', '{tmp_path / 'x.png'}', '--device', 'cpu'])")
+    code = (
+        "import typer; from dreamgraph.nodes.dream.cli import dream; app = typer.Typer(); app.command()(dream); "
+        f"app(['--target', 'zzzunknown', '--out', '{tmp_path / 'x.png'}', '--device', 'cpu'])"
+    )
     r = _py(code)
     assert r.returncode != 0
     assert "zzzunknown" in r.stderr + r.stdout
 
 
 def test_dream_takes_any_setting_with_set(tmp_path):
-    runs = [_dream(tmp_path / f"{name}.png", 1, extra) for name, extra in
-            (("sign", ", '--set', 'update=sign', '--set', 'step_size=3'"), ("adam", ""))]
+    runs = [
+        _dream(tmp_path / f"{name}.png", 1, extra)
+        for name, extra in (("sign", ", '--set', 'update=sign', '--set', 'step_size=3'"), ("adam", ""))
+    ]
     for r in runs:
         assert "wrote" in r.stdout, r.stderr
     sign, adam = (cv2.imread(str(tmp_path / f"{n}.png")) for n in ("sign", "adam"))
@@ -62,20 +70,26 @@ def test_dream_takes_any_setting_with_set(tmp_path):
 
 def test_prior_fit_writes_a_loadable_file(tmp_path):
     import skimage.data
+
     for name in ("chelsea", "coffee"):
         cv2.imwrite(str(tmp_path / f"{name}.png"), getattr(skimage.data, name)()[..., ::-1])
     out = tmp_path / "prior.npz"
-    code = (f"from nodes.dream.cli import prior_app; prior_app(['fit', '{tmp_path}', '--out', '{out}', "
-            "'--patches', '4000'])")
+    code = (
+        f"from dreamgraph.nodes.dream.cli import prior_app; prior_app(['fit', '{tmp_path}', '--out', '{out}', "
+        "'--patches', '4000'])"
+    )
     r = _py(code)
     assert "wrote" in r.stdout, r.stderr
-    from nodes.dream.prior import PriorParams
+    from dreamgraph.nodes.dream.prior import PriorParams
+
     assert PriorParams.load(out).filters.shape == (192, 192)
 
 
 def test_bench_optimizer_prints_json_lines():
-    code = ("from nodes.dream.cli import bench_optimizer; "
-            "bench_optimizer(device='cpu', model='lite0', size='64x64', steps=4)")
+    code = (
+        "from dreamgraph.nodes.dream.cli import bench_optimizer; "
+        "bench_optimizer(device='cpu', model='lite0', size='64x64', steps=4)"
+    )
     r = _py(code)
     lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert lines, r.stderr
@@ -88,9 +102,16 @@ def test_bench_optimizer_prints_json_lines():
 
 def test_gpu_check_script_runs_on_cpu_with_tiny_sizes(tmp_path):
     import os
+
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    r = subprocess.run([sys.executable, "-m", "nodes.gpu_check", "--tiny", "--out", "out"], capture_output=True,
-                       text=True, timeout=600, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=repo))
+    r = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.nodes.bench.gpu_check", "--tiny", "--out", "out"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=repo),
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert {rec["bench"] for rec in records} == {"optimizer", "live", "quality"}

@@ -1,15 +1,16 @@
 """The dream engine's parts on the CPU at tiny sizes: objective, prior, motion, update rule, Dreamer."""
+
 import numpy as np
 import pytest
 import skimage.data
 import torch
 
-from nodes.dream.models import load_model
-from nodes.dream.objective import ClassObjective, region_masks, validate_targets
-from nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
-from nodes.dream.render import Dreamer, dream
-from nodes.dream.settings import DreamSettings
-from nodes.dream.transform import Jitter, keyframe_motion, zoom_rotate
+from dreamgraph.nodes.dream.models import load_model
+from dreamgraph.nodes.dream.objective import ClassObjective, region_masks, validate_targets
+from dreamgraph.nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
+from dreamgraph.nodes.dream.render import Dreamer, dream
+from dreamgraph.nodes.dream.settings import DreamSettings
+from dreamgraph.nodes.dream.transform import Jitter, keyframe_motion, zoom_rotate
 
 BEE, VOLCANO = 309, 980
 
@@ -34,11 +35,12 @@ def test_top_bottom_puts_the_first_target_at_the_bottom():
     assert masks[0, 2:].sum() == pytest.approx(1.0) and masks[0, :2].sum() == 0
     assert masks[1, :2].sum() == pytest.approx(1.0)
     grid = region_masks("grid", 4, 4, 4)
-    assert grid[1, :2, 2:].sum() == pytest.approx(1.0)   # second target top-right
+    assert grid[1, :2, 2:].sum() == pytest.approx(1.0)  # second target top-right
 
 
-@pytest.mark.parametrize("ids,message", [([], "no target"), ([1000], "0..999"), ([-1], "0..999"),
-                                         (["bee"], "0..999"), ([1.5], "0..999")])
+@pytest.mark.parametrize(
+    "ids,message", [([], "no target"), ([1000], "0..999"), ([-1], "0..999"), (["bee"], "0..999"), ([1.5], "0..999")]
+)
 def test_bad_targets_are_clear_value_errors(ids, message):
     with pytest.raises(ValueError, match=message):
         validate_targets(ids)
@@ -56,15 +58,15 @@ def test_objective_raises_target_logit_in_its_region_only(lite0):
     gains = []
     for seed in range(3):
         torch.manual_seed(seed)
-        x = (128 + 8 * torch.randn(1, 3, 192, 64)).requires_grad_(True)   # tall, so the halves are far apart
+        x = (128 + 8 * torch.randn(1, 3, 192, 64)).requires_grad_(True)  # tall, so the halves are far apart
         with torch.no_grad():
             before = lite0(x)
         for _ in range(10):
-            grad, = torch.autograd.grad(objective(lite0(x)), x)
+            (grad,) = torch.autograd.grad(objective(lite0(x)), x)
             with torch.no_grad():
                 x -= 2.0 * grad.sign()
         with torch.no_grad():
-            gains.append(lite0(x) - before)                  # (1, 1000, 6, 2): compare the outer thirds
+            gains.append(lite0(x) - before)  # (1, 1000, 6, 2): compare the outer thirds
     gain = torch.stack(gains).mean(0)
     bee_bottom, bee_top = gain[0, BEE, 4:].mean(), gain[0, BEE, :2].mean()
     volcano_top, volcano_bottom = gain[0, VOLCANO, :2].mean(), gain[0, VOLCANO, 4:].mean()
@@ -86,7 +88,7 @@ def test_prior_gradient_descent_smooths_noise():
     x = (128 + 30 * torch.randn(1, 3, 64, 64)).requires_grad_(True)
     start = prior(x).item()
     for _ in range(10):
-        grad, = torch.autograd.grad(prior(x), x)
+        (grad,) = torch.autograd.grad(prior(x), x)
         with torch.no_grad():
             x -= 2.0 * grad.sign()
     assert prior(x).item() < start
@@ -106,16 +108,16 @@ def test_fit_prior_is_deterministic_and_round_trips(tmp_path):
 # ---- motion --------------------------------------------------------------------------------------------------
 def test_zoom_keeps_size_and_moves_pixels_outward():
     img = torch.zeros(1, 3, 60, 80)
-    img[:, :, 34, 50] = 255.0                   # a dot right of and below the centre (30, 40)
+    img[:, :, 34, 50] = 255.0  # a dot right of and below the centre (30, 40)
     out = zoom_rotate(img, 1.5)
     assert out.shape == img.shape
     y, x = divmod(int(out[0, 0].argmax()), 80)
-    assert x > 50 and y > 34                    # further from the centre
+    assert x > 50 and y > 34  # further from the centre
 
 
 def test_rotation_turns_about_the_centre():
     img = torch.zeros(1, 1, 64, 64)
-    img[:, :, 32, 50] = 1.0                     # on the right of the centre
+    img[:, :, 32, 50] = 1.0  # on the right of the centre
     out = zoom_rotate(img, 1.0, 90.0)
     y, x = divmod(int(out[0, 0].argmax()), 64)
     assert abs(x - 32) <= 1 and abs(abs(y - 32) - 18) <= 1
@@ -124,7 +126,7 @@ def test_rotation_turns_about_the_centre():
 def test_keyframe_motion_follows_the_period():
     assert keyframe_motion(0.05, 2.0, 0.0) == (1.0, 0.0)
     zoom, rot = keyframe_motion(0.05, 2.0, 2.0)
-    assert zoom == pytest.approx(1.05 ** 2) and rot == pytest.approx(4.0)
+    assert zoom == pytest.approx(1.05**2) and rot == pytest.approx(4.0)
 
 
 def test_jitter_is_a_roll():
@@ -137,7 +139,7 @@ def test_jitter_is_a_roll():
 
 
 # ---- Dreamer and dream() --------------------------------------------------------------------------------------
-TINY = dict(width=64, height=64, steps_per_keyframe=3, device="cpu", jitter=0)   # mechanics, not looks
+TINY = dict(width=64, height=64, steps_per_keyframe=3, device="cpu", jitter=0)  # mechanics, not looks
 
 
 def _margin(d: Dreamer, cid: int) -> float:
@@ -181,7 +183,7 @@ def test_dreamer_resizes_live_and_keeps_the_picture(lite0):
     d.configure(width=96, height=64, step_size=1.0, prior_strength=0.5)
     assert d.keyframe().shape == (64, 96, 3)
     with pytest.raises(ValueError):
-        d.configure(width=16)                  # below the model's minimum
+        d.configure(width=16)  # below the model's minimum
     assert d.settings.width == 96
     with pytest.raises(ValueError, match="new Dreamer"):
         d.configure(model="vgg16")
@@ -230,7 +232,7 @@ def test_a_failing_compile_falls_back_to_eager(lite0, caplog):
 
 
 def test_bfloat16_casts_weights_once_and_matches_autocast_of_float32_weights():
-    from nodes.dream.objective import class_loss
+    from dreamgraph.nodes.dream.objective import class_loss
 
     reference = load_model("lite0")
     d = Dreamer(DreamSettings(**TINY, dtype="bfloat16"), model=load_model("lite0"))
@@ -241,5 +243,5 @@ def test_bfloat16_casts_weights_once_and_matches_autocast_of_float32_weights():
     x = d.image.detach().requires_grad_(True)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss = class_loss(reference(x), d._ids, d._masks, d._other)
-    expected, = torch.autograd.grad(loss + d._strength * d.prior(x), x)
+    (expected,) = torch.autograd.grad(loss + d._strength * d.prior(x), x)
     assert torch.allclose(d._gradient(x, compiled=False), expected, rtol=1e-2, atol=1e-2 * float(expected.abs().max()))

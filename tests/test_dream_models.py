@@ -1,4 +1,5 @@
 """Spatial classifiers: logit-map shapes, the real Lite weights, and the no-download rule for VGG."""
+
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 import skimage.data
 import torch
 
-from nodes.dream.models import MissingWeightsError, load_model, vgg_weights_path
+from dreamgraph.nodes.dream.models import MissingWeightsError, load_model, vgg_weights_path
 
 
 def _top1(model, image: np.ndarray) -> int:
@@ -19,8 +20,8 @@ def _top1(model, image: np.ndarray) -> int:
 
 def test_lite0_recognises_photos():
     model = load_model("lite0")
-    assert _top1(model, skimage.data.chelsea()) in (281, 282, 285)   # tabby, tiger cat, Egyptian cat
-    assert _top1(model, skimage.data.coffee()) == 967                 # espresso
+    assert _top1(model, skimage.data.chelsea()) in (281, 282, 285)  # tabby, tiger cat, Egyptian cat
+    assert _top1(model, skimage.data.coffee()) == 967  # espresso
 
 
 def test_lite0_has_no_weight_gradients_and_is_in_eval_mode():
@@ -29,12 +30,15 @@ def test_lite0_has_no_weight_gradients_and_is_in_eval_mode():
     assert not any(p.requires_grad for p in model.parameters())
 
 
-@pytest.mark.parametrize("name,size,expected", [
-    ("lite0", (64, 96), (2, 3)),
-    ("lite0", (288, 512), (9, 16)),
-    ("vgg16", (224, 288), (1, 3)),
-    ("vgg19", (256, 224), (2, 1)),
-])
+@pytest.mark.parametrize(
+    "name,size,expected",
+    [
+        ("lite0", (64, 96), (2, 3)),
+        ("lite0", (288, 512), (9, 16)),
+        ("vgg16", (224, 288), (1, 3)),
+        ("vgg19", (256, 224), (2, 1)),
+    ],
+)
 def test_logit_map_shape(name, size, expected):
     model = load_model(name, pretrained=name.startswith("lite"))
     with torch.no_grad():
@@ -45,6 +49,7 @@ def test_logit_map_shape(name, size, expected):
 def test_vgg_dense_head_as_convolutions_matches_the_linear_classifier():
     """At 224x224 the conv head sees exactly the 7x7 pool5 map the Linear layers saw."""
     import torchvision
+
     torch.manual_seed(0)
     ref = torchvision.models.vgg16(weights=None).eval()
     model = load_model("vgg16", pretrained=False)
@@ -69,9 +74,11 @@ def test_missing_vgg_weights_names_path_and_url(tmp_path):
 
 def test_missing_vgg_weights_in_hub_cache_fail_fast_without_network(tmp_path):
     """With an empty hub dir the default path is reported (and nothing tries to download: it returns quickly)."""
-    code = ("import torch; torch.hub.set_dir(%r)\n"
-            "from nodes.dream.models import load_model\n"
-            "try:\n    load_model('vgg19')\nexcept FileNotFoundError as e:\n    print(e)\n") % str(tmp_path)
+    code = (
+        "import torch; torch.hub.set_dir(%r)\n"
+        "from dreamgraph.nodes.dream.models import load_model\n"
+        "try:\n    load_model('vgg19')\nexcept FileNotFoundError as e:\n    print(e)\n"
+    ) % str(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert str(tmp_path / "checkpoints" / "vgg19-dcbb9e9d.pth") in out.stdout
 

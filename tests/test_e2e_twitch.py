@@ -4,12 +4,12 @@ import os
 import time
 
 import imageio_ffmpeg
-
-import nodes.messages  # noqa: F401  (registers the message types the test decodes)
-from graph.testing import GraphHarness
 from servers.irc import IrcServer, RawIrcClient
 from servers.rtmp import RtmpServer
 from test_ffmpeg_output import probe
+
+import dreamgraph.nodes.common.messages  # noqa: F401  (registers the message types the test decodes)
+from dreamgraph.graph.testing.harness import GraphHarness
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "oauth:b0t-chat-t0ken"
@@ -18,18 +18,31 @@ STREAM_KEY = "live_123456_streamkeysecret"
 
 def test_chat_request_becomes_keyframes_a_reply_and_an_rtmp_stream(tmp_path):
     with IrcServer(tmp_path / "irc", password=TOKEN) as irc, RtmpServer(tmp_path / "rtmp") as rtmp:
-        args = {"chat_host": irc.host, "chat_port": irc.port, "chat_tls": "false",
-                "stream_url": rtmp.url("{key}"), "device": "cpu", "width": 64, "height": 48, "fps": 10}
-        env = {"TWITCH_CHANNEL": "DreamChannel", "TWITCH_NICK": "dreambot", "TWITCH_OAUTH": TOKEN,
-               "TWITCH_STREAM_KEY": STREAM_KEY}
-        with GraphHarness(os.path.join(ROOT, "launch", "twitch.yaml"), args=args, env=env) as graph:
+        args = {
+            "chat_host": irc.host,
+            "chat_port": irc.port,
+            "chat_tls": "false",
+            "stream_url": rtmp.url("{key}"),
+            "device": "cpu",
+            "width": 64,
+            "height": 48,
+            "fps": 10,
+        }
+        env = {
+            "TWITCH_CHANNEL": "DreamChannel",
+            "TWITCH_NICK": "dreambot",
+            "TWITCH_OAUTH": TOKEN,
+            "TWITCH_STREAM_KEY": STREAM_KEY,
+        }
+        with GraphHarness("twitch", args=args, env=env) as graph:
             graph.wait_output("joined #dreamchannel", 60)
             graph.wait_for("keyframes", timeout=120)  # the optimizer is up (autopilot)
             viewer = RawIrcClient(irc, "viewer", "#dreamchannel", password=TOKEN)
             viewer.say("volcano + pizza")
             keyframe = graph.wait_for("keyframes", lambda m: m.labels == ["volcano", "pizza"], timeout=120)
-            reply = viewer.wait_for(lambda line: line.startswith(":dreambot!") and "PRIVMSG #dreamchannel" in line,
-                                    timeout=30)
+            reply = viewer.wait_for(
+                lambda line: line.startswith(":dreambot!") and "PRIVMSG #dreamchannel" in line, timeout=30
+            )
             frame = graph.wait_for("video", lambda m: m.meta.get("labels") == ["volcano", "pizza"], timeout=120)
             time.sleep(2.0)
             viewer.close()

@@ -12,11 +12,11 @@ import time
 import imageio_ffmpeg
 import numpy as np
 import psutil
-
-from nodes.video.ffmpeg import EncoderSettings, Target, build_command, default_bitrate, parse_targets
-from graph.secrets import MASK, MaskingFilter, SecretMasker
-from nodes.video.stream import LiveEncoder
 from servers.rtmp import RtmpServer
+
+from dreamgraph.graph.core.secrets import MASK, MaskingFilter, SecretMasker
+from dreamgraph.nodes.video.ffmpeg import EncoderSettings, Target, build_command, default_bitrate, parse_targets
+from dreamgraph.nodes.video.stream import LiveEncoder
 
 FPS = 25.0
 W, H = 160, 120
@@ -24,8 +24,9 @@ W, H = 160, 120
 
 def probe(path) -> str:
     """ffmpeg's description of a media file's streams."""
-    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    )
     return result.stderr
 
 
@@ -69,7 +70,7 @@ def test_file_has_a_frame_every_tick_even_when_the_source_pauses(tmp_path):
     encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), [Target(str(path))], log)
     encoder.start()
     feed(encoder, 2.5, 40)
-    time.sleep(3.0)                           # the source pauses: the last frame must be repeated
+    time.sleep(3.0)  # the source pauses: the last frame must be repeated
     feed(encoder, 2.5, 200)
     encoder.stop()
     # The writer's own clock: from its start to its stop (ffmpeg's start-up is not video time).
@@ -106,10 +107,17 @@ def test_ingest_command_follows_the_streaming_presets():
     assert targets[0].location == "rtmp://live.twitch.tv/app/live_123_abc"
     settings = EncoderSettings(1280, 720, 30.0, bitrate=default_bitrate("twitch, youtube"))
     command = " ".join(build_command(settings, targets))
-    for expected in ("-b:v 6000000 -maxrate 6000000 -bufsize 12000000", "-g 60 -keyint_min 60 -sc_threshold 0",
-                     "-preset veryfast -tune zerolatency", "-pix_fmt yuv420p", "-c:a aac", "anullsrc", "-f tee",
-                     "[f=flv:flvflags=no_duration_filesize]rtmp://live.twitch.tv/app/live_123_abc",
-                     "[f=segment:segment_time=60"):
+    for expected in (
+        "-b:v 6000000 -maxrate 6000000 -bufsize 12000000",
+        "-g 60 -keyint_min 60 -sc_threshold 0",
+        "-preset veryfast -tune zerolatency",
+        "-pix_fmt yuv420p",
+        "-c:a aac",
+        "anullsrc",
+        "-f tee",
+        "[f=flv:flvflags=no_duration_filesize]rtmp://live.twitch.tv/app/live_123_abc",
+        "[f=segment:segment_time=60",
+    ):
         assert expected in command
     assert "live_123_abc" not in masker(command)
 
@@ -121,9 +129,9 @@ def test_stream_key_never_reaches_the_logs(tmp_path, monkeypatch):
     log, captured = make_log("mask", masker)
     # Nothing listens on this port: ffmpeg fails and prints the full URL, the encoder retries.
     from servers.rtmp import free_port
+
     url = masker.expand(f"rtmp://127.0.0.1:{free_port()}/live/{{env:TEST_STREAM_KEY}}")
-    encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), [Target(url)], log, masker,
-                          backoff=(0.1, 0.2))
+    encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), [Target(url)], log, masker, backoff=(0.1, 0.2))
     encoder.start()
     deadline = time.monotonic() + 20
     while encoder.restarts < 2 and time.monotonic() < deadline:
@@ -138,8 +146,9 @@ def test_stream_key_never_reaches_the_logs(tmp_path, monkeypatch):
 def test_rtmp_stream_resumes_after_the_server_restarts(tmp_path):
     log, captured = make_log("rtmp")
     with RtmpServer(tmp_path) as server:
-        encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), [Target(server.url("dream"))], log,
-                              backoff=(0.2, 1.0))
+        encoder = LiveEncoder(
+            EncoderSettings(W, H, FPS, bitrate="300k"), [Target(server.url("dream"))], log, backoff=(0.2, 1.0)
+        )
         encoder.start()
         feed(encoder, 3.0, 60)
         server.kill()
@@ -162,8 +171,8 @@ def test_rtmp_stream_resumes_after_the_server_restarts(tmp_path):
 def test_ffmpeg_dies_with_its_parent(tmp_path):
     script = textwrap.dedent(f"""
         import logging, sys, time
-        from nodes.video.ffmpeg import EncoderSettings, Target
-        from nodes.video.stream import LiveEncoder
+        from dreamgraph.nodes.video.ffmpeg import EncoderSettings, Target
+        from dreamgraph.nodes.video.stream import LiveEncoder
         encoder = LiveEncoder(EncoderSettings(64, 48, 10.0, bitrate="100k"), [Target({str(tmp_path / 'o.mkv')!r})],
                               logging.getLogger())
         encoder.start()

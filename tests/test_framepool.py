@@ -3,24 +3,24 @@
 import numpy as np
 import zmq
 
-from graph import message as wire
-from graph.message import Image
-from graph.node import FramePool
-from graph.transport import Publisher
+from dreamgraph.graph.core import message as wire
+from dreamgraph.graph.core.message import Image
+from dreamgraph.graph.core.node import FramePool
+from dreamgraph.graph.core.transport import Publisher
 
 
 def test_stalled_subscriber_gets_intact_frames_and_the_publisher_never_waits(tmp_path):
     ctx = zmq.Context()
     pub = Publisher(ctx, [f"ipc://{tmp_path}/pool.sock"], "pool#1", sndhwm=1000)
     sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.RCVHWM, 2)             # a tiny receive queue: the frames wait at the publisher
+    sub.setsockopt(zmq.RCVHWM, 2)  # a tiny receive queue: the frames wait at the publisher
     sub.setsockopt(zmq.SUBSCRIBE, b"frames\0")
     sub.connect(pub.endpoints[0])
     while pub.subscribers.get("frames", 0) <= 0:
         pub.socket.poll(50)
         pub.handle_subscriptions()
     pool = FramePool((512, 512, 3), np.uint8, count=4)
-    for seq in range(60):                      # the subscriber reads nothing meanwhile
+    for seq in range(60):  # the subscriber reads nothing meanwhile
         frame = pool.acquire()
         frame.fill(seq % 251)
         pool.track(frame, pub.publish("frames", Image(image=frame, seq=seq), track=True))

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from test_graph_helpers import LAUNCH_DATA
 
 # file -> (line, key, words of the explanation)
@@ -16,7 +15,7 @@ BROKEN = {
     "unknown_top_key.yaml": (4, "nodez", "unknown key"),
     "unknown_node_key.yaml": (5, "nodes.0.max_restart", "unknown key"),
     "missing_node_key.yaml": (4, "nodes.1", "missing required key 'node'"),
-    "unknown_module.yaml": (5, "nodes.1.node", "cannot import node module 'graph.builtin.no_such_node'"),
+    "unknown_module.yaml": (5, "nodes.1.node", "cannot import node module 'dreamgraph.graph.builtin.no_such_node'"),
     "unknown_param.yaml": (6, "nodes.0.params.speed", "unknown parameter of Ticker"),
     "bad_param_value.yaml": (5, "nodes.0.params.rate", "rate must be >= 0.01"),
     "bad_respawn_delay.yaml": (5, "nodes.0.respawn_delay", "must be a number of seconds"),
@@ -31,8 +30,14 @@ BROKEN = {
 
 def check(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "DREAMGRAPH_TEST_SURELY_UNSET_VAR"}
-    return subprocess.run([sys.executable, "-m", "graph.cli", "check", *args], capture_output=True, text=True,
-                          timeout=60, env=dict(environ, **(env or {})), cwd=LAUNCH_DATA)
+    return subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(environ, **(env or {})),
+        cwd=LAUNCH_DATA,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
@@ -66,10 +71,12 @@ def test_check_takes_arguments_and_environment():
 
 def test_check_reports_every_problem_of_a_file(tmp_path):
     path = tmp_path / "many.yaml"
-    path.write_text("nodes:\n"
-                    "  - {name: a, node: graph.builtin.ticker, params: {rate: 0}}\n"
-                    "  - {name: b, node: graph.builtin.ticker, respawn: maybe}\n"
-                    "  - {name: a, node: graph.builtin.counter, colour: red}\n")
+    path.write_text(
+        "nodes:\n"
+        "  - {name: a, node: dreamgraph.graph.builtin.ticker, params: {rate: 0}}\n"
+        "  - {name: b, node: dreamgraph.graph.builtin.ticker, respawn: maybe}\n"
+        "  - {name: a, node: dreamgraph.graph.builtin.counter, colour: red}\n"
+    )
     result = check(str(path))
     assert result.returncode != 0
     assert f"{path}:2: nodes.0.params.rate:" in result.stderr
@@ -83,3 +90,33 @@ def test_check_of_a_missing_file_fails():
     result = check("does_not_exist.yaml")
     assert result.returncode != 0
     assert "cannot read" in result.stderr
+
+
+def test_shipped_launch_files_are_found_by_name_from_anywhere(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "check", "stream"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and "stream: OK (5 nodes)" in result.stdout, result.stderr
+
+
+def test_nodes_are_named_by_short_name_or_module(tmp_path):
+    (tmp_path / "short.yaml").write_text(
+        "nodes:\n  - {name: a, node: scheduler}\n"
+        "  - {name: b, node: dreamgraph.nodes.scheduler}\n"
+        "  - {name: c, node: schedulr}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "check", "short.yaml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    problems = [line for line in result.stderr.splitlines() if line.startswith("short.yaml:")]
+    assert len(problems) == 1, result.stderr
+    assert "nodes.2.node: cannot import node module 'schedulr'" in problems[0]
+    assert "installed nodes: interpolator, optimizer" in problems[0]

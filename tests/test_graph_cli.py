@@ -18,12 +18,12 @@ import time
 import psutil
 import pytest
 import zmq
-
-from graph import message as wire
-from graph.message import Counter, Text
-from graph.testing import GraphHarness
 from test_graph_helpers import HELPERS_ENV, LAUNCH_DATA
 from test_graph_message import MALFORMED
+
+from dreamgraph.graph.core import message as wire
+from dreamgraph.graph.core.message import Counter, Text
+from dreamgraph.graph.testing.harness import GraphHarness
 
 SHARED = os.path.join(LAUNCH_DATA, "shared_graph.yaml")
 NODES = {"tick", "count", "manual", "latch", "slowq", "slowl", "cam2/tick", "cam2/count"}
@@ -58,12 +58,12 @@ def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 
 def test_topic_list_shows_types_publishers_and_subscribers(graph):
     lines = {l.split()[0]: l for l in ok(graph.cli("topic", "list")).stdout.splitlines()}
-    assert "[graph.message:Counter]" in lines["/ticks"]
+    assert "[dreamgraph/Counter]" in lines["/ticks"]
     assert "pub: tick (" in lines["/ticks"]
     subscribers = lines["/ticks"].split("sub: ")[1].split(", ")
     assert sorted(subscribers) == ["count", "slowl", "slowq"]
     assert "pub: -" in lines["/manual_ticks"] and lines["/manual_ticks"].endswith("sub: manual")
-    assert "[graph.message:Text]" in lines["/counter_report"]
+    assert "[dreamgraph/Text]" in lines["/counter_report"]
     # The included graph's topics are namespaced and remapped; nothing of it leaks into the root namespace.
     assert "pub: cam2/tick (" in lines["/cam2/beats"] and lines["/cam2/beats"].endswith("sub: cam2/count")
     assert "pub: cam2/count (" in lines["/cam2/counter_report"]
@@ -74,7 +74,7 @@ def test_topic_echo_count_prints_json_lines(graph):
     result = ok(graph.cli("topic", "echo", "ticks", "--count", "3", "--timeout", "30"))
     messages = [json.loads(l) for l in result.stdout.splitlines()]
     assert len(messages) == 3
-    assert {(m["topic"], m["type"], m["from"]) for m in messages} == {("ticks", "graph.message:Counter", "tick")}
+    assert {(m["topic"], m["type"], m["from"]) for m in messages} == {("ticks", "dreamgraph/Counter", "tick")}
     ns = [m["n"] for m in messages]
     assert ns == list(range(ns[0], ns[0] + 3))
 
@@ -106,20 +106,23 @@ def test_topic_pub_reaches_a_node(graph):
     result = ok(graph.cli("topic", "pub", "manual_ticks", '{"n": 41}'))
     assert re.search(r"published to /manual_ticks \(([1-9]\d*) subscriber\(s\)\)", result.stdout), result.stdout
     first = report_fields(graph.wait_for("manual_report", lambda m: "last=41 " in m.text).msg.text)
-    ok(graph.cli("topic", "pub", "/manual_ticks", '{"n": 43, "stamp": 1.5}', "--type", "graph.message:Counter"))
+    ok(graph.cli("topic", "pub", "/manual_ticks", '{"n": 43, "stamp": 1.5}', "--type", "dreamgraph/Counter"))
     second = report_fields(graph.wait_for("manual_report", lambda m: "last=43 " in m.text).msg.text)
     assert second["received"] == first["received"] + 1
 
 
-@pytest.mark.parametrize("data, extra, words", [
-    ("{not json", [], "message does not fit graph.message:Counter"),
-    ('{"n": "seven"}', ["--type", "graph.message:Counter"], "graph.message:Counter.n: expected an integer"),
-    ('{"n": 1, "colour": "red"}', ["--type", "graph.message:Counter"], "has no field(s) colour"),
-    ("[1, 2]", ["--type", "graph.message:Counter"], "must be an object"),
-    ('{"text": "x"}', ["--type", "no.such:Type"], "unknown message type 'no.such:Type'"),
-    ('{"labels": "volcano"}', ["--type", "nodes.messages:Target"], "nodes.messages:Target.labels: expected a list"),
-    ('{"seq": 1}', ["--type", "graph.message:Image"], "needs array field(s) image"),
-])
+@pytest.mark.parametrize(
+    "data, extra, words",
+    [
+        ("{not json", [], "message does not fit dreamgraph/Counter"),
+        ('{"n": "seven"}', ["--type", "dreamgraph/Counter"], "dreamgraph/Counter.n: expected an integer"),
+        ('{"n": 1, "colour": "red"}', ["--type", "dreamgraph/Counter"], "has no field(s) colour"),
+        ("[1, 2]", ["--type", "dreamgraph/Counter"], "must be an object"),
+        ('{"text": "x"}', ["--type", "no.such:Type"], "unknown message type 'no.such:Type'"),
+        ('{"labels": "volcano"}', ["--type", "dreamgraph/Target"], "dreamgraph/Target.labels: expected a list"),
+        ('{"seq": 1}', ["--type", "dreamgraph/Image"], "needs array field(s) image"),
+    ],
+)
 def test_topic_pub_rejects_bad_messages(graph, data, extra, words):
     result = graph.cli("topic", "pub", "manual_ticks", data, *extra)
     assert result.returncode != 0
@@ -172,12 +175,18 @@ def test_param_set_changes_a_live_parameter_and_reports_the_answer(graph):
 def test_graph_prints_nodes_and_topics(graph):
     out = ok(graph.cli("graph", SHARED)).stdout
     blocks = {b.splitlines()[0]: b.splitlines()[1:] for b in re.split(r"\n(?=\S)", out.strip())}
-    assert blocks["tick (graph.builtin.ticker)"] == ["  -> /ticks [Counter]"]
-    assert blocks["manual (graph.builtin.counter)"] == [
-        "  <- /manual_ticks [Counter]", "  <- /frames [Image]", "  -> /manual_report [Text]"]
-    assert blocks["cam2/tick (graph.builtin.ticker)"] == ["  -> /cam2/beats [Counter]"]
-    assert blocks["cam2/count (graph.builtin.counter)"] == [
-        "  <- /cam2/beats [Counter]", "  <- /cam2/frames [Image]", "  -> /cam2/counter_report [Text]"]
+    assert blocks["tick (dreamgraph.graph.builtin.ticker)"] == ["  -> /ticks [Counter]"]
+    assert blocks["manual (dreamgraph.graph.builtin.counter)"] == [
+        "  <- /manual_ticks [Counter]",
+        "  <- /frames [Image]",
+        "  -> /manual_report [Text]",
+    ]
+    assert blocks["cam2/tick (dreamgraph.graph.builtin.ticker)"] == ["  -> /cam2/beats [Counter]"]
+    assert blocks["cam2/count (dreamgraph.graph.builtin.counter)"] == [
+        "  <- /cam2/beats [Counter]",
+        "  <- /cam2/frames [Image]",
+        "  -> /cam2/counter_report [Text]",
+    ]
     assert blocks["slowq (test_graph_helpers:SlowQueue)"] == ["  <- /ticks [Counter]", "  -> /slow_handled [Text]"]
     assert len(blocks) == len(NODES)
 
@@ -341,12 +350,13 @@ def test_malformed_messages_are_counted_and_survived(graph, rogue):
         rogue.send(frames)
     for name, old in before.items():
         expected = (_errors(old)[0] + len(malformed), _errors(old)[1] + len(malformed))
-        status = status_of(graph, name, lambda s: _errors(s) == expected, timeout=30)
+        status = status_of(graph, name, lambda s, expected=expected: _errors(s) == expected, timeout=30)
         assert status.pid == old.pid and status.uptime > old.uptime, f"{name} restarted"
         assert not set(status.errors) - {"rejected_message", "bad_param"}, status.errors
     # The counter still counts real ticks and still reports.
-    report_after = graph.wait_for("counter_report", lambda m: report_fields(m.text)["received"]
-                                  > report_before["received"] + 10).msg
+    report_after = graph.wait_for(
+        "counter_report", lambda m: report_fields(m.text)["received"] > report_before["received"] + 10
+    ).msg
     assert report_fields(report_after.text)["gaps"] == 0
     # The rogue endpoint itself works: a well-formed message through it is accepted.
     rogue.wait_subscribers("manual_ticks", 1)
@@ -361,7 +371,8 @@ def test_message_of_the_wrong_type_on_a_topic_is_rejected(graph, rogue):
     rogue.send(wire.encode("ticks", Text(text="not a counter"), 1, "rogue-typed#1"))
     status = status_of(graph, "count", lambda s: _errors(s) != _errors(old) or s.errors != old.errors, timeout=20)
     assert status.errors.get("on_ticks", 0) == old.errors.get("on_ticks", 0), (
-        f"the handler was called with a Text: errors {status.errors}")
+        f"the handler was called with a Text: errors {status.errors}"
+    )
     assert _errors(status) == (_errors(old)[0] + 1, _errors(old)[1] + 1)
 
 
@@ -369,9 +380,25 @@ def test_message_of_the_wrong_type_on_a_topic_is_rejected(graph, rogue):
 
 
 def test_run_joins_the_running_graph(graph):
-    proc = subprocess.Popen([sys.executable, "-m", "graph.cli", "run", "graph.builtin.ticker", "--param", "rate=20",
-                             "--name", "tick2", "--remap", "ticks=joined_ticks"],
-                            env=graph.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dreamgraph.graph.cli",
+            "run",
+            "dreamgraph.graph.builtin.ticker",
+            "--param",
+            "rate=20",
+            "--name",
+            "tick2",
+            "--remap",
+            "ticks=joined_ticks",
+        ],
+        env=graph.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         envelope = graph.wait_for("joined_ticks", timeout=30)
         assert envelope.source.startswith("tick2#")

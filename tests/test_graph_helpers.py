@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from graph.message import Counter, Image, LaunchState, ParamReply, ParamSet, Status, Text
-from graph.node import Input, Node, Output, Param
-from nodes.messages import ChatMessage, ChatReply, Keyframe, Overlay, Target
+from dreamgraph.graph.core.message import Counter, Image, LaunchState, ParamReply, ParamSet, Status, Text
+from dreamgraph.graph.core.node import Input, Node, Output, Param
+from dreamgraph.nodes.common.messages import ChatMessage, ChatReply, Keyframe, Overlay, Target
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 LAUNCH_DATA = os.path.join(TESTS_DIR, "data", "launch")
@@ -29,22 +29,59 @@ def sample_messages() -> list:
         Image(image=rgb, seq=7, stamp=1234.5),
         ParamSet(node="tick", name="rate", value=12.5, id="req-1"),
         ParamReply(node="tick", name="rate", value=-1, applied=False, reason="rate must be >= 0.01", id="req-1"),
-        Status(node="n", pid=42, host="h", state="running", uptime=1.5,
-               inputs={"ticks": {"type": "graph.message:Counter", "rate": 2.0, "count": 3, "drops": 0}},
-               outputs={"out": {"count": 1}}, errors={"rejected_message": 2}, params={"rate": 10.0},
-               node_class="graph.builtin.ticker:Ticker", dropped_ticks=3),
-        LaunchState(graph="g-1", machine="", launch_file="/x.yaml",
-                    nodes={"tick": {"pid": 5, "state": "running", "restarts": 0, "exit_code": None}}),
+        Status(
+            node="n",
+            pid=42,
+            host="h",
+            state="running",
+            uptime=1.5,
+            inputs={"ticks": {"type": "dreamgraph/Counter", "rate": 2.0, "count": 3, "drops": 0}},
+            outputs={"out": {"count": 1}},
+            errors={"rejected_message": 2},
+            params={"rate": 10.0},
+            node_class="dreamgraph.graph.builtin.ticker:Ticker",
+            dropped_ticks=3,
+        ),
+        LaunchState(
+            graph="g-1",
+            machine="",
+            launch_file="/x.yaml",
+            nodes={"tick": {"pid": 5, "state": "running", "restarts": 0, "exit_code": None}},
+        ),
         Text(text="h\u00e9llo \u2603"),
         Counter(n=99, stamp=0.25),
-        ChatMessage(source="twitch", channel="#dream", user="viewer", display_name="Viewer", text="volcano + bee",
-                    message_id="abc-1", timestamp=1700000000.5, badges=["moderator/1", "subscriber/12"]),
+        ChatMessage(
+            source="twitch",
+            channel="#dream",
+            user="viewer",
+            display_name="Viewer",
+            text="volcano + bee",
+            message_id="abc-1",
+            timestamp=1700000000.5,
+            badges=["moderator/1", "subscriber/12"],
+        ),
         ChatReply(channel="#dream", text="One volcano coming up", reply_to="abc-1"),
-        Target(class_ids=[980, 309], labels=["volcano", "bee"], layout="grid", weights=[1.0, 0.5],
-               requested_by="viewer", since=1700000001.0),
+        Target(
+            class_ids=[980, 309],
+            labels=["volcano", "bee"],
+            layout="grid",
+            weights=[1.0, 0.5],
+            requested_by="viewer",
+            since=1700000001.0,
+        ),
         Overlay(text="@viewer: volcano"),
-        Keyframe(image=(255 - rgb), seq=3, class_ids=[980], labels=["volcano"], zoom=1.05, rotation=0.5,
-                 period=7.5, step_ms=9.2, steps=10, stamp=99.0),
+        Keyframe(
+            image=(255 - rgb),
+            seq=3,
+            class_ids=[980],
+            labels=["volcano"],
+            zoom=1.05,
+            rotation=0.5,
+            period=7.5,
+            step_ms=9.2,
+            steps=10,
+            stamp=99.0,
+        ),
     ]
 
 
@@ -65,7 +102,7 @@ def publish_samples_forever(endpoint: str, topic: str):
     """Child-process entry: publish every sample again and again (slow joiners miss the first ones)."""
     import zmq
 
-    from graph.transport import Publisher
+    from dreamgraph.graph.core.transport import Publisher
 
     pub = Publisher(zmq.Context.instance(), [endpoint], f"samples#{os.getpid()}")
     print("bound", flush=True)
@@ -78,8 +115,9 @@ def publish_samples_forever(endpoint: str, topic: str):
 
 def spawn_sample_publisher(endpoint: str, topic: str) -> subprocess.Popen:
     code = f"import test_graph_helpers as h; h.publish_samples_forever({endpoint!r}, {topic!r})"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ, **HELPERS_ENV))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ, **HELPERS_ENV)
+    )
     assert proc.stdout.readline().strip() == "bound"
     return proc
 
@@ -196,9 +234,9 @@ class Spawner(Node):
 
 
 def test_samples_cover_every_registered_message_type():
-    from graph.message import registered_types
+    from dreamgraph.graph.core.message import registered_types
 
-    wanted = {t for t in registered_types() if t.startswith(("graph.message:", "nodes.messages:"))}
+    wanted = {t for t in registered_types() if t.startswith("dreamgraph/")}
     assert {m.TYPE for m in sample_messages()} == wanted
 
 

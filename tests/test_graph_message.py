@@ -11,15 +11,15 @@ import pytest
 import zmq
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from graph import message as wire
-from graph.message import Counter, DecodeError, Image, Text
-from graph.transport import Delivery, Publisher, Subscription
 from test_graph_helpers import same_message, sample_messages, spawn_sample_publisher
+
+from dreamgraph.graph.core import message as wire
+from dreamgraph.graph.core.message import Counter, DecodeError, Image, Text
+from dreamgraph.graph.core.transport import Delivery, Publisher, Subscription
 
 
 def _ids(msgs):
-    return [m.TYPE.split(":")[1] for m in msgs]
+    return [m.TYPE.split("/")[1] for m in msgs]
 
 
 @pytest.mark.parametrize("msg", sample_messages(), ids=_ids(sample_messages()))
@@ -42,7 +42,7 @@ def test_wrong_field_type_is_refused_on_publish():
     with pytest.raises(TypeError, match="Counter.n"):
         wire.encode("t", Counter(n="three"), 1, "s")
     with pytest.raises(TypeError, match="labels"):
-        wire.encode("t", wire.message_type("nodes.messages:Target")(labels=[1, 2]), 1, "s")
+        wire.encode("t", wire.message_type("dreamgraph/Target")(labels=[1, 2]), 1, "s")
 
 
 @pytest.fixture
@@ -121,13 +121,13 @@ TOPIC = b"ticks\0"
 
 
 def _header(**override) -> bytes:
-    header = {"t": "graph.message:Counter", "q": 1, "s": "x#1", "w": 1.0, "f": {"n": 1, "stamp": 0.0}, "a": []}
+    header = {"t": "dreamgraph/Counter", "q": 1, "s": "x#1", "w": 1.0, "f": {"n": 1, "stamp": 0.0}, "a": []}
     header.update(override)
     return msgpack.packb(header, use_bin_type=True)
 
 
 def _image_header(dtype="uint8", shape=(2, 2, 3), name="image") -> bytes:
-    return _header(t="graph.message:Image", f={"seq": 1, "stamp": 0.0}, a=[[name, dtype, list(shape)]])
+    return _header(t="dreamgraph/Image", f={"seq": 1, "stamp": 0.0}, a=[[name, dtype, list(shape)]])
 
 
 MALFORMED = {
@@ -140,7 +140,7 @@ MALFORMED = {
     "non_string_map_keys": [TOPIC, msgpack.packb({1: 2}, use_bin_type=True)],
     "topic_without_nul": [b"ticks", _header()],
     "unknown_type": [TOPIC, _header(t="evil.module:Pickle")],
-    "missing_seq": [TOPIC, msgpack.packb({"t": "graph.message:Counter", "s": "x", "w": 1.0, "f": {}, "a": []})],
+    "missing_seq": [TOPIC, msgpack.packb({"t": "dreamgraph/Counter", "s": "x", "w": 1.0, "f": {}, "a": []})],
     "fields_not_a_map": [TOPIC, _header(f=[1, 2])],
     "unknown_field": [TOPIC, _header(f={"n": 1, "evil": True})],
     "wrong_field_type": [TOPIC, _header(f={"n": "one"})],
@@ -154,7 +154,7 @@ MALFORMED = {
     "unknown_array_field": [TOPIC, _image_header(name="pixels"), b"\0" * 12],
     "missing_array_frame": [TOPIC, _image_header()],
     "extra_frames": [TOPIC, _header(), b"surprise"],
-    "missing_array": [TOPIC, _header(t="graph.message:Image", f={"seq": 1})],
+    "missing_array": [TOPIC, _header(t="dreamgraph/Image", f={"seq": 1})],
 }
 
 
@@ -174,15 +174,25 @@ def test_decode_of_arbitrary_frames_only_ever_raises_decode_error(frames):
 
 
 _int64 = st.integers(-(2**63), 2**63 - 1)
-_values = st.one_of(st.none(), st.booleans(), _int64, st.floats(), st.text(max_size=8), st.binary(max_size=8),
-                    st.lists(_int64, max_size=3), st.dictionaries(st.text(max_size=4), _int64, max_size=3),
-                    st.sampled_from(["graph.message:Image", "graph.message:Counter", "nodes.messages:Target"]))
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    _int64,
+    st.floats(),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.lists(_int64, max_size=3),
+    st.dictionaries(st.text(max_size=4), _int64, max_size=3),
+    st.sampled_from(["dreamgraph/Image", "dreamgraph/Counter", "dreamgraph/Target"]),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["t", "q", "s", "w", "f", "a", "x"]), _values),
-       st.dictionaries(st.sampled_from(["n", "stamp", "seq", "image", "labels", "class_ids", "z"]), _values),
-       st.lists(st.binary(max_size=16), max_size=2))
+@given(
+    st.dictionaries(st.sampled_from(["t", "q", "s", "w", "f", "a", "x"]), _values),
+    st.dictionaries(st.sampled_from(["n", "stamp", "seq", "image", "labels", "class_ids", "z"]), _values),
+    st.lists(st.binary(max_size=16), max_size=2),
+)
 def test_decode_of_arbitrary_headers_only_ever_raises_decode_error(header, fields, extra_frames):
     """Valid msgpack with hostile contents, including plausible type names with bad fields and arrays."""
     header.setdefault("f", fields)

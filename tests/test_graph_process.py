@@ -12,11 +12,11 @@ import time
 
 import psutil
 import pytest
-
-from graph.introspect import GraphClient
-from graph.runtime import GraphDir
-from graph.testing import GraphHarness
 from test_graph_helpers import HELPERS_ENV
+
+from dreamgraph.graph.core.runtime import GraphDir
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.graph.tools.introspect import GraphClient
 
 
 def gone(pid: int) -> bool:
@@ -43,11 +43,19 @@ def node_pids(h: GraphHarness, names: set[str], timeout: float = 40.0) -> dict[s
 
 
 def test_crashing_node_is_respawned_with_backoff_until_max_restarts():
-    launch = {"nodes": [
-        {"name": "crashy", "node": "test_graph_helpers:Crashy", "params": {"after_s": 0.2},
-         "respawn": True, "respawn_delay": 0.2, "max_restarts": 2},
-        {"name": "tick", "node": "graph.builtin.ticker"},
-    ]}
+    launch = {
+        "nodes": [
+            {
+                "name": "crashy",
+                "node": "test_graph_helpers:Crashy",
+                "params": {"after_s": 0.2},
+                "respawn": True,
+                "respawn_delay": 0.2,
+                "max_restarts": 2,
+            },
+            {"name": "tick", "node": "dreamgraph.graph.builtin.ticker"},
+        ]
+    }
     with GraphHarness(launch, env=HELPERS_ENV) as h:
         h.wait_output("crashy exited with code 3 (max_restarts reached)", timeout=60)
         lines = [l for l in h.output if l.startswith("[launch] crashy exited")]
@@ -65,10 +73,12 @@ def test_crashing_node_is_respawned_with_backoff_until_max_restarts():
 
 
 def test_required_node_death_ends_the_launch_with_an_error():
-    launch = {"nodes": [
-        {"name": "crashy", "node": "test_graph_helpers:Crashy", "params": {"after_s": 1.5}, "required": True},
-        {"name": "tick", "node": "graph.builtin.ticker"},
-    ]}
+    launch = {
+        "nodes": [
+            {"name": "crashy", "node": "test_graph_helpers:Crashy", "params": {"after_s": 1.5}, "required": True},
+            {"name": "tick", "node": "dreamgraph.graph.builtin.ticker"},
+        ]
+    }
     with GraphHarness(launch, env=HELPERS_ENV) as h:
         launcher = psutil.Process(h.proc.pid)
         children = set()
@@ -89,12 +99,18 @@ def test_required_node_death_ends_the_launch_with_an_error():
 
 
 def test_ctrl_c_leaves_no_process_and_no_file_behind():
-    launch = {"nodes": [
-        {"name": "tick", "node": "graph.builtin.ticker"},
-        {"name": "count", "node": "graph.builtin.counter"},
-        {"name": "pattern", "node": "graph.builtin.testpattern", "params": {"width": 32, "height": 24, "fps": 5}},
-        {"name": "spawner", "node": "test_graph_helpers:Spawner"},
-    ]}
+    launch = {
+        "nodes": [
+            {"name": "tick", "node": "dreamgraph.graph.builtin.ticker"},
+            {"name": "count", "node": "dreamgraph.graph.builtin.counter"},
+            {
+                "name": "pattern",
+                "node": "dreamgraph.graph.builtin.testpattern",
+                "params": {"width": 32, "height": 24, "fps": 5},
+            },
+            {"name": "spawner", "node": "test_graph_helpers:Spawner"},
+        ]
+    }
     with GraphHarness(launch, env=HELPERS_ENV) as h:
         pids = node_pids(h, {"tick", "count", "pattern", "spawner"})
         child_pid = int(h.wait_for("spawned_pid").msg.text)
@@ -113,7 +129,7 @@ def test_ctrl_c_leaves_no_process_and_no_file_behind():
 
 
 def test_nodes_die_with_a_killed_launcher():
-    with GraphHarness({"nodes": [{"name": "tick", "node": "graph.builtin.ticker"}]}) as h:
+    with GraphHarness({"nodes": [{"name": "tick", "node": "dreamgraph.graph.builtin.ticker"}]}) as h:
         pid = node_pids(h, {"tick"})["tick"]
         h.proc.send_signal(signal.SIGKILL)
         h.proc.wait(10)
@@ -131,12 +147,18 @@ def runtime_dir():
 
 def _cli(runtime_dir: str, *args: str, **kwargs):
     env = dict(os.environ, DREAMGRAPH_RUNTIME_DIR=runtime_dir, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "graph.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dreamgraph.graph.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_run_alone_starts_its_own_graph(runtime_dir):
-    proc = _cli(runtime_dir, "run", "graph.builtin.ticker", "--param", "rate=20")
+    proc = _cli(runtime_dir, "run", "dreamgraph.graph.builtin.ticker", "--param", "rate=20")
     try:
         end = time.monotonic() + 30
         while not list(pathlib.Path(runtime_dir).glob("*/graph.json")):
@@ -149,7 +171,7 @@ def test_run_alone_starts_its_own_graph(runtime_dir):
         assert len(ticks) == 3 and ticks == list(range(ticks[0], ticks[0] + 3))
         echo = _cli(runtime_dir, "topic", "echo", "ticks", "--count", "2", "--timeout", "30")
         out, _ = echo.communicate(timeout=60)
-        assert echo.returncode == 0 and out.count('"type": "graph.message:Counter"') == 2, out
+        assert echo.returncode == 0 and out.count('"type": "dreamgraph/Counter"') == 2, out
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
@@ -158,7 +180,7 @@ def test_run_alone_starts_its_own_graph(runtime_dir):
 
 
 def test_run_with_a_bad_param_fails_and_cleans_up(runtime_dir):
-    proc = _cli(runtime_dir, "run", "graph.builtin.ticker", "--param", "rate=-3")
+    proc = _cli(runtime_dir, "run", "dreamgraph.graph.builtin.ticker", "--param", "rate=-3")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "rate must be >= 0.01" in out
@@ -166,7 +188,7 @@ def test_run_with_a_bad_param_fails_and_cleans_up(runtime_dir):
 
 
 def test_nice_lowers_a_node_priority():
-    launch = {"nodes": [{"name": "tick", "node": "graph.builtin.ticker", "nice": 7}]}
+    launch = {"nodes": [{"name": "tick", "node": "dreamgraph.graph.builtin.ticker", "nice": 7}]}
     with GraphHarness(launch) as harness:
         pid = harness.statuses()["tick"].pid
         assert psutil.Process(pid).nice() == psutil.Process().nice() + 7

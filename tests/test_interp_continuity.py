@@ -3,12 +3,12 @@
 import cv2
 import numpy as np
 
-from nodes.video.blend import KeyframeBlender
-from nodes.video.warp import zoom_matrix
+from dreamgraph.nodes.video.blend import KeyframeBlender
+from dreamgraph.nodes.video.warp import zoom_matrix
 
 FPS = 25
-SIZE = (192, 108)          # output width, height
-KEY_SIZE = (128, 72)       # keyframes are smaller than the output and get fitted
+SIZE = (192, 108)  # output width, height
+KEY_SIZE = (128, 72)  # keyframes are smaller than the output and get fitted
 ZOOM, ROTATION = 1.05, 0.5
 # A boundary frame may differ from its predecessor by at most this factor of the median frame difference.
 SPIKE_FACTOR = 2.5
@@ -18,14 +18,15 @@ def keyframes(count, seed=0):
     """Like the optimizer: each keyframe is the previous one zoomed/rotated, then changed by 'optimisation'."""
     rng = np.random.default_rng(seed)
     w, h = KEY_SIZE
-    image = cv2.resize(rng.integers(0, 256, (h // 4, w // 4, 3), dtype=np.uint8), KEY_SIZE,
-                       interpolation=cv2.INTER_CUBIC)
+    image = cv2.resize(
+        rng.integers(0, 256, (h // 4, w // 4, 3), dtype=np.uint8), KEY_SIZE, interpolation=cv2.INTER_CUBIC
+    )
     for _ in range(count):
         yield image
-        zoomed = cv2.warpAffine(image, zoom_matrix(w, h, w, h, ZOOM, ROTATION), KEY_SIZE,
-                                borderMode=cv2.BORDER_REFLECT)
-        change = cv2.resize(rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8), KEY_SIZE,
-                            interpolation=cv2.INTER_CUBIC)
+        zoomed = cv2.warpAffine(image, zoom_matrix(w, h, w, h, ZOOM, ROTATION), KEY_SIZE, borderMode=cv2.BORDER_REFLECT)
+        change = cv2.resize(
+            rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8), KEY_SIZE, interpolation=cv2.INTER_CUBIC
+        )
         image = cv2.addWeighted(zoomed, 0.7, change, 0.3, 0)
 
 
@@ -56,7 +57,7 @@ def irregular_arrivals(count, seed=1):
 def test_no_spike_at_keyframe_boundaries():
     arrivals = irregular_arrivals(14)
     diffs, times, _ = play(arrivals, duration=arrivals[-1] + 1)
-    steady = diffs[times > arrivals[1] + 1]        # after the start-up blend
+    steady = diffs[times > arrivals[1] + 1]  # after the start-up blend
     median = np.median(steady)
     assert median > 0.5, "the video should keep moving"
     assert steady.max() <= SPIKE_FACTOR * median, (steady.max(), median)
@@ -71,7 +72,7 @@ def test_a_hard_cut_would_be_caught():
 
 
 def test_keeps_zooming_through_a_stall_and_blends_back_without_a_pop():
-    arrivals = [float(t) for t in range(1, 8)] + [12.0 + t for t in range(6)]   # 4 s without keyframes
+    arrivals = [float(t) for t in range(1, 8)] + [12.0 + t for t in range(6)]  # 4 s without keyframes
     diffs, times, _ = play(arrivals, duration=18.5)
     stall = diffs[(times > 8.5) & (times < 12)]
     assert stall.min() > 0.1, "the last keyframe should keep zooming while the optimizer is silent"
@@ -89,6 +90,6 @@ def test_paces_itself_to_the_keyframe_rate_and_stays_about_one_behind():
 
 
 def test_faster_keyframes_than_frames_do_not_pile_up():
-    arrivals = [k / 100 for k in range(1, 400)]       # 100 keyframes/s into 25 fps
+    arrivals = [k / 100 for k in range(1, 400)]  # 100 keyframes/s into 25 fps
     _, _, blender = play(arrivals, duration=4.2)
     assert blender.timeline.backlog <= blender.timeline.max_backlog

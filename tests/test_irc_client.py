@@ -1,12 +1,13 @@
 """The chat client against real servers: ngircd, and a scripted Twitch-like server for tags/PING/RECONNECT."""
+
 import logging
 import queue
 import time
 
 import pytest
-
-from nodes.irc_client import AuthenticationError, IrcClient, IrcSettings, Secret
 from servers.irc import IrcServer, RawIrcClient, TwitchLikeServer
+
+from dreamgraph.nodes.chat.irc_client import AuthenticationError, IrcClient, IrcSettings, Secret
 
 TOKEN = "oauth:s3cr3ttoken"
 
@@ -32,8 +33,7 @@ def wait_until(condition, timeout):
 
 
 def settings_for(server, **overrides):
-    values = dict(channel="#Test", host=server.host, port=server.port, tls=False, backoff_initial=0.1,
-                  backoff_max=0.5)
+    values = dict(channel="#Test", host=server.host, port=server.port, tls=False, backoff_initial=0.1, backoff_max=0.5)
     values.update(overrides)
     return IrcSettings(**values)
 
@@ -107,8 +107,9 @@ def test_bad_password_is_a_clear_error_without_the_token(password_server, client
 
 
 def test_replies_are_rate_limited(password_server, client_factory):
-    client = client_factory(settings_for(password_server, nick="dreambot", token=Secret(TOKEN),
-                                         reply_limit=2, reply_window=600.0))
+    client = client_factory(
+        settings_for(password_server, nick="dreambot", token=Secret(TOKEN), reply_limit=2, reply_window=600.0)
+    )
     assert client.wait_joined(15)
     viewer = RawIrcClient(password_server, "viewer", "#test", password=TOKEN)
     for n in range(4):
@@ -150,16 +151,23 @@ def test_twitch_tags_ping_reconnect_and_threaded_replies(client_factory):
     server = TwitchLikeServer()
     try:
         inbox = Inbox()
-        client = client_factory(settings_for(server, channel="DreamChannel", nick="dreambot", token=Secret("abc")),
-                                inbox)
+        client = client_factory(
+            settings_for(server, channel="DreamChannel", nick="dreambot", token=Secret("abc")), inbox
+        )
         assert client.wait_joined(10)
         assert server.wait_for(lambda l: l == "PASS oauth:abc")
         assert client.tags_enabled
-        server.push("@badges=moderator/1;display-name=Mod\\sPerson;id=m-1;mod=1;tmi-sent-ts=1700000000000 "
-                    ":modperson!modperson@modperson.tmi.twitch.tv PRIVMSG #dreamchannel :!skip")
+        server.push(
+            "@badges=moderator/1;display-name=Mod\\sPerson;id=m-1;mod=1;tmi-sent-ts=1700000000000 "
+            ":modperson!modperson@modperson.tmi.twitch.tv PRIVMSG #dreamchannel :!skip"
+        )
         chat = inbox.next()
-        assert (chat.display_name, chat.message_id, chat.is_moderator, chat.timestamp) == \
-            ("Mod Person", "m-1", True, 1700000000.0)
+        assert (chat.display_name, chat.message_id, chat.is_moderator, chat.timestamp) == (
+            "Mod Person",
+            "m-1",
+            True,
+            1700000000.0,
+        )
         server.push("@huge=" + "x" * 40000 + " :a!a@a PRIVMSG #dreamchannel :lost in a huge line")
         server.push("@id=m-2 :b!b@b PRIVMSG #dreamchannel :\xff still here")
         assert inbox.next().text == "\xff still here"  # the over-long line was dropped whole, nothing else

@@ -1,12 +1,24 @@
 """The IRC/Twitch line parser and the outgoing-line builder, on recorded Twitch lines and hostile input."""
+
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodes.irc import (IrcLine, SlidingWindow, channel_name, chat_line, clean_text, emote_ranges, escape_tag_value,
-                       parse_line, privmsg, unescape_tag_value, without_emotes)
+from dreamgraph.nodes.chat.irc import (
+    IrcLine,
+    channel_name,
+    chat_line,
+    clean_text,
+    emote_ranges,
+    escape_tag_value,
+    parse_line,
+    privmsg,
+    unescape_tag_value,
+    without_emotes,
+)
+from dreamgraph.nodes.chat.ratelimit import SlidingWindow
 
 LINES_FILE = Path(__file__).parent / "data" / "twitch_lines.txt"
 
@@ -137,17 +149,27 @@ def test_control_commands():
 
 
 def test_control_characters_are_removed_from_chat_text():
-    texts = [chat_line(line).text for line in map(parse_line, recorded_lines())
-             if line is not None and chat_line(line) is not None]
+    texts = [
+        chat_line(line).text
+        for line in map(parse_line, recorded_lines())
+        if line is not None and chat_line(line) is not None
+    ]
     assert "text with control chars bold colour 4red" in texts
     assert all(not any(ord(c) < 32 for c in text) for text in texts)
 
 
 def test_hostile_bytes():
     huge_tags = b"@" + b";".join(b"k%d=%s" % (i, b"\\" * 7 + b"x" * 50) for i in range(2000))
-    cases = [b"", b"\r\n", b"\xff\xfe\xfd", huge_tags + b" :a!b@c PRIVMSG #c :hi",
-             b"@display-name=\xc3\x28;id=1 :a!b@c PRIVMSG #c :\xe2\x82 broken utf8",
-             b":a!b@c PRIVMSG #c :" + b"x" * 100000, b"@=\\ :a PRIVMSG", b"\x00\x00 PRIVMSG #c :\x00"]
+    cases = [
+        b"",
+        b"\r\n",
+        b"\xff\xfe\xfd",
+        huge_tags + b" :a!b@c PRIVMSG #c :hi",
+        b"@display-name=\xc3\x28;id=1 :a!b@c PRIVMSG #c :\xe2\x82 broken utf8",
+        b":a!b@c PRIVMSG #c :" + b"x" * 100000,
+        b"@=\\ :a PRIVMSG",
+        b"\x00\x00 PRIVMSG #c :\x00",
+    ]
     for raw in cases:
         line = parse_line(raw)
         if line is not None:
@@ -165,11 +187,53 @@ def test_parser_never_raises_on_any_bytes(raw):
         chat_line(line)
 
 
-irc_ish = st.lists(st.sampled_from(["@", ":", " ", ";", "=", "\\", "\\s", "\\:", "!", "@", "#c", "PRIVMSG",
-                                    "PING", "a", "ACTION", "\x01", "\r", "\n", "é", "🌋", "\x00", "tmi-sent-ts",
-                                    "badges", "mod=1", "display-name", "emotes", "25", "0", "-", ",", "/", "-1",
-                                    "4294967296", "bits", "Cheer100", "custom-reward-id", "USERNOTICE", "login",
-                                    "msg-id", "resub"]), max_size=60).map("".join)
+irc_ish = st.lists(
+    st.sampled_from(
+        [
+            "@",
+            ":",
+            " ",
+            ";",
+            "=",
+            "\\",
+            "\\s",
+            "\\:",
+            "!",
+            "@",
+            "#c",
+            "PRIVMSG",
+            "PING",
+            "a",
+            "ACTION",
+            "\x01",
+            "\r",
+            "\n",
+            "é",
+            "🌋",
+            "\x00",
+            "tmi-sent-ts",
+            "badges",
+            "mod=1",
+            "display-name",
+            "emotes",
+            "25",
+            "0",
+            "-",
+            ",",
+            "/",
+            "-1",
+            "4294967296",
+            "bits",
+            "Cheer100",
+            "custom-reward-id",
+            "USERNOTICE",
+            "login",
+            "msg-id",
+            "resub",
+        ]
+    ),
+    max_size=60,
+).map("".join)
 
 
 @settings(max_examples=400, deadline=None)

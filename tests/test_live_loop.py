@@ -1,12 +1,13 @@
 """The live keyframe loop over many keyframes: it stays watchable, and colours move the way the subject asks."""
+
 import numpy as np
 import pytest
 
-from nodes.dream.live import LiveLoop
-from nodes.dream.models import load_model
-from nodes.dream.picture import clipped_share, luminance
-from nodes.dream.render import Dreamer
-from nodes.dream.settings import DreamSettings
+from dreamgraph.nodes.dream.live import LiveLoop
+from dreamgraph.nodes.dream.models import load_model
+from dreamgraph.nodes.dream.picture import clipped_share, luminance
+from dreamgraph.nodes.dream.render import Dreamer
+from dreamgraph.nodes.dream.settings import DreamSettings
 
 BROCCOLI, LEMON, VOLCANO, JELLYFISH = 937, 951, 980, 107
 
@@ -29,13 +30,14 @@ def test_a_long_live_loop_stays_within_luminance_and_clipping_bounds(lite0):
             clips.append(clipped_share(frame))
     assert 60 <= min(lows) and max(lows) <= 190
     assert max(clips) <= 0.03
-    assert loop.zoom > 1.0          # the picture really moved between keyframes
+    assert loop.zoom > 1.0  # the picture really moved between keyframes
 
 
 def test_without_normalising_the_same_loop_leaves_those_bounds(lite0):
     """The bounds above are the normaliser's doing, not a loop too short to drift."""
-    dreamer = Dreamer(DreamSettings(width=64, height=64, steps_per_keyframe=2, seed=0, normalise=0.0,
-                                    step_size=8.0), model=lite0)
+    dreamer = Dreamer(
+        DreamSettings(width=64, height=64, steps_per_keyframe=2, seed=0, normalise=0.0, step_size=8.0), model=lite0
+    )
     loop = LiveLoop(dreamer, period_s=1.0)
     dreamer.set_targets([BROCCOLI], layout="single")
     frames = [loop.keyframe() for _ in range(100)]

@@ -12,11 +12,11 @@ import re
 import time
 
 import pytest
-
-from graph.introspect import GraphClient
-from graph.runtime import GraphDir
-from graph.security import generate_keys
 from servers.netns import Network, require_netns
+
+from dreamgraph.graph.core.runtime import GraphDir
+from dreamgraph.graph.core.security import generate_keys
+from dreamgraph.graph.tools.introspect import GraphClient
 
 LAUNCH = """
 args:
@@ -30,15 +30,16 @@ machines:
   gpu: {address: "${arg:gpu_addr}"}
   output: {address: "${arg:output_addr}"}
 nodes:
-  - {name: chat_clock, node: graph.builtin.ticker, machine: chat, params: {rate: 2}, remap: {ticks: chat_clock}}
-  - {name: source, node: graph.builtin.testpattern, machine: gpu, params: {width: 64, height: 36, fps: 20}}
+  - {name: chat_clock, node: dreamgraph.graph.builtin.ticker, machine: chat, params: {rate: 2},
+     remap: {ticks: chat_clock}}
+  - {name: source, node: dreamgraph.graph.builtin.testpattern, machine: gpu, params: {width: 64, height: 36, fps: 20}}
   - name: gpu_counter
-    node: graph.builtin.counter
+    node: dreamgraph.graph.builtin.counter
     machine: gpu
     params: {period: 0.2}
     remap: {ticks: chat_ticks, frames: gpu_frames, counter_report: gpu_report}
-  - {name: out_ticker, node: graph.builtin.ticker, machine: output, params: {rate: 20}}
-  - {name: out_counter, node: graph.builtin.counter, machine: output, params: {period: 0.2},
+  - {name: out_ticker, node: dreamgraph.graph.builtin.ticker, machine: output, params: {rate: 20}}
+  - {name: out_counter, node: dreamgraph.graph.builtin.counter, machine: output, params: {period: 0.2},
      remap: {counter_report: out_report}}
 """
 
@@ -96,8 +97,10 @@ def cluster(tmp_path_factory):
     try:
         for host in ("chat", "gpu", "output"):
             net.add(host)
-        launchers = {host: net.start(host, launch_args(net, launch_file, host), DREAMGRAPH_KEYS=str(keys))
-                     for host in ("chat", "gpu", "output")}
+        launchers = {
+            host: net.start(host, launch_args(net, launch_file, host), DREAMGRAPH_KEYS=str(keys))
+            for host in ("chat", "gpu", "output")
+        }
         for proc in launchers.values():
             proc.wait_output("starting")
         yield net, launch_file, keys, launchers
@@ -113,8 +116,11 @@ def test_frames_cross_machines_and_cli_reaches_every_host(cluster):
     assert got["received"] > 0  # and the output host's own ticks arrive over ipc
 
     # `topic pub` on the chat host reaches a node on the gpu host.
-    published = net.cli("chat", ["topic", "pub", "chat_ticks", json.dumps({"n": 41, "stamp": 0.0}),
-                                 "--type", "graph.message:Counter"], DREAMGRAPH_KEYS=str(keys))
+    published = net.cli(
+        "chat",
+        ["topic", "pub", "chat_ticks", json.dumps({"n": 41, "stamp": 0.0}), "--type", "dreamgraph/Counter"],
+        DREAMGRAPH_KEYS=str(keys),
+    )
     assert published.returncode == 0, published.stderr
     assert "(1 subscriber(s))" in published.stdout
     got = wait_report(client_of(net, "gpu"), "gpu_report", lambda r: r["last"] == 41)

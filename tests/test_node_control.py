@@ -1,13 +1,22 @@
 """A busy node still serves its control plane: parameters are answered within one step of a long computation, its
 status keeps coming, and a timer slower than its period cannot starve the node's inputs."""
 
-from graph.testing import GraphHarness
+import pytest
 from test_graph_helpers import HELPERS_ENV
+
+from dreamgraph.graph.core.node import Node, NodeConfig, Param
+from dreamgraph.graph.testing.harness import GraphHarness
 
 
 def long_compute_graph():
-    return GraphHarness({"nodes": [{"name": "long", "node": "test_graph_helpers:LongCompute",
-                                    "params": {"step_s": 0.2, "steps": 1000}}]}, env=HELPERS_ENV)
+    return GraphHarness(
+        {
+            "nodes": [
+                {"name": "long", "node": "test_graph_helpers:LongCompute", "params": {"step_s": 0.2, "steps": 1000}}
+            ]
+        },
+        env=HELPERS_ENV,
+    )
 
 
 def test_parameters_are_answered_between_the_steps_of_a_long_computation():
@@ -34,8 +43,11 @@ def test_parameters_are_answered_between_the_steps_of_a_long_computation():
 
 
 def test_a_timer_slower_than_its_period_drops_ticks_and_the_node_stays_reachable():
-    launch = {"nodes": [{"name": "slow", "node": "test_graph_helpers:SlowTimer",
-                         "params": {"period_s": 0.05, "work_s": 0.12}}]}
+    launch = {
+        "nodes": [
+            {"name": "slow", "node": "test_graph_helpers:SlowTimer", "params": {"period_s": 0.05, "work_s": 0.12}}
+        ]
+    }
     with GraphHarness(launch, env=HELPERS_ENV) as h:
         status = h.wait_for("_status", lambda s: s.node == "slow" and s.dropped_ticks > 0).msg
         assert status.params["work_s"] == 0.12
@@ -44,3 +56,24 @@ def test_a_timer_slower_than_its_period_drops_ticks_and_the_node_stays_reachable
         status = h.wait_for("_status", lambda s: s.node == "slow" and s.params["work_s"] == 0).msg
         ticks = h.collect("slow_ticks", 2.0)
         assert len(ticks) >= 20, "back to its 20 Hz schedule once the callback is fast"
+
+
+class Fragile(Node):
+    """Applies `level` with work that can fail half-way (like loading a model)."""
+
+    level = Param(float, 0.1)
+
+    def on_param(self, name, value):
+        if value > 0.5:
+            raise RuntimeError("out of memory")
+
+
+def test_a_change_that_fails_with_any_exception_is_refused_and_not_stored():
+    node = Fragile(NodeConfig(name="fragile", node="test_node_control:Fragile"))
+    try:
+        node.set_param("level", 0.3)
+        with pytest.raises(ValueError, match="not applied: RuntimeError: out of memory"):
+            node.set_param("level", 0.9)
+        assert node.level == 0.3
+    finally:
+        node.close()

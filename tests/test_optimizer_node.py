@@ -1,18 +1,32 @@
 """The optimizer node as a real process: the start picture until a target, keyframes that follow target changes,
 bad targets survived, parameters answered within one step of a long keyframe."""
+
 import time
 
 import numpy as np
 
-from graph.message import ParamSet
-from graph.testing import GraphHarness
-from nodes.messages import Keyframe, Target
-from nodes.start_picture import start_picture
+from dreamgraph.graph.core.message import ParamSet
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.nodes.common.messages import Keyframe, Target
+from dreamgraph.nodes.common.start_picture import start_picture
 
 BEE, VOLCANO, PIZZA = 309, 980, 963
-GRAPH = {"nodes": [{"name": "optimizer", "node": "nodes.optimizer",
-                    "params": {"width": 64, "height": 48, "steps_per_keyframe": 2, "first_keyframe_steps": 1,
-                               "device": "cpu", "seed": 1}}]}
+GRAPH = {
+    "nodes": [
+        {
+            "name": "optimizer",
+            "node": "optimizer",
+            "params": {
+                "width": 64,
+                "height": 48,
+                "steps_per_keyframe": 2,
+                "first_keyframe_steps": 1,
+                "device": "cpu",
+                "seed": 1,
+            },
+        }
+    ]
+}
 
 
 def _publish_until(h, topic, msg, predicate, timeout=60.0):
@@ -29,20 +43,23 @@ def _publish_until(h, topic, msg, predicate, timeout=60.0):
 
 def test_keyframes_follow_targets_and_bad_targets_are_counted():
     with GraphHarness(GRAPH) as h:
-        first = h.wait_for("keyframes", timeout=90).msg           # no target: the calm start picture, no dream
+        first = h.wait_for("keyframes", timeout=90).msg  # no target: the calm start picture, no dream
         assert isinstance(first, Keyframe)
         assert first.steps == 0 and not first.labels and not first.class_ids
         assert np.array_equal(first.image, start_picture(64, 48))
 
-        kf = _publish_until(h, "target", Target(class_ids=[BEE, VOLCANO], labels=["bee", "volcano"]),
-                            lambda m: m.class_ids == [BEE, VOLCANO])
+        kf = _publish_until(
+            h,
+            "target",
+            Target(class_ids=[BEE, VOLCANO], labels=["bee", "volcano"]),
+            lambda m: m.class_ids == [BEE, VOLCANO],
+        )
         assert kf.labels == ["bee", "volcano"] and kf.step_ms > 0
         assert kf.steps == 1, "the first keyframe comes after first_keyframe_steps"
         assert h.wait_for("keyframes", lambda m: m.seq > kf.seq).msg.steps == 2, "later ones after the full count"
 
-        kf = _publish_until(h, "target", Target(class_ids=[PIZZA], layout="single"),
-                            lambda m: m.class_ids == [PIZZA])
-        assert kf.labels == ["pizza"]                              # labels filled in from the class id
+        kf = _publish_until(h, "target", Target(class_ids=[PIZZA], layout="single"), lambda m: m.class_ids == [PIZZA])
+        assert kf.labels == ["pizza"]  # labels filled in from the class id
 
         h.publish("target", Target(class_ids=[1000], labels=["nothing"]))
         h.publish("target", Target(class_ids=[]))
@@ -52,7 +69,7 @@ def test_keyframes_follow_targets_and_bad_targets_are_counted():
             errors = h.statuses().get("optimizer").errors
         assert errors.get("bad_target", 0) >= 1
         later = h.wait_for("keyframes", lambda m: m.seq > kf.seq, timeout=30).msg
-        assert later.class_ids == [PIZZA]                          # still dreaming the previous target
+        assert later.class_ids == [PIZZA]  # still dreaming the previous target
 
         seen = kf.seq
         zooms = [m.msg for m in h.collect("keyframes", 5.0, count=4)]
@@ -78,23 +95,34 @@ def test_size_changes_live():
 
 def test_parameters_are_answered_within_one_step_of_a_long_keyframe():
     """A keyframe of 10000 steps takes minutes on a CPU; the node still answers every change between two steps."""
-    launch = {"nodes": [{"name": "optimizer", "node": "nodes.optimizer",
-                         "params": {"width": 64, "height": 48, "steps_per_keyframe": 10000, "device": "cpu"}}]}
+    launch = {
+        "nodes": [
+            {
+                "name": "optimizer",
+                "node": "optimizer",
+                "params": {"width": 64, "height": 48, "steps_per_keyframe": 10000, "device": "cpu"},
+            }
+        ]
+    }
     with GraphHarness(launch) as h:
-        first = _publish_until(h, "target", Target(class_ids=[BEE]), lambda m: m.steps == 2)   # now in a long one
+        first = _publish_until(h, "target", Target(class_ids=[BEE]), lambda m: m.steps == 2)  # now in a long one
 
         applied = h.cli("param", "set", "optimizer", "zoom_per_s", "0.2")
         assert applied.returncode == 0 and "optimizer.zoom_per_s = 0.2 (applied)" in applied.stdout, applied
         out_of_range = h.cli("param", "set", "optimizer", "zoom_per_s", "99")
         assert out_of_range.returncode == 1 and "zoom_per_s must be <= 2.0" in out_of_range.stderr
         engine_refused = h.cli("param", "set", "optimizer", "prior", "/nonexistent/prior.npz")
-        assert engine_refused.returncode == 1 and "refused prior" in engine_refused.stderr and "not applied" in \
-            engine_refused.stderr
+        assert (
+            engine_refused.returncode == 1
+            and "refused prior" in engine_refused.stderr
+            and "not applied" in engine_refused.stderr
+        )
 
         statuses = [env.msg for env in h.collect("_status", 3.5) if env.msg.node == "optimizer"]
         assert len(statuses) >= 3, "a status a second while dreaming"
-        assert statuses[-1].params["zoom_per_s"] == 0.2 and statuses[-1].params["prior"] == "", \
+        assert statuses[-1].params["zoom_per_s"] == 0.2 and statuses[-1].params["prior"] == "", (
             "refused values are never stored"
+        )
         assert statuses[-1].outputs["keyframes"]["count"] == first.seq, "all this within the one long keyframe"
 
         ended = h.listener("keyframes")

@@ -1,25 +1,39 @@
 """The OSC node as a real process, driven by python-osc's UDP client, wired to the scheduler by a remap."""
+
 import re
 import socket
 
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
-from graph.testing import GraphHarness
-from nodes.messages import Target
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.nodes.common.messages import Target
 
 VOLCANO, PIZZA, GOLDFISH = 980, 963, 1
 
 
 @pytest.fixture(scope="module")
 def graph():
-    faders = {"/1/fader1": {"node": "scheduler", "param": "cooldown_seconds", "min": 0.0, "max": 600.0},
-              "/1/fader2": {"param": 5}}  # malformed: reported at start-up
-    launch = {"nodes": [
-        {"name": "osc", "node": "nodes.osc_input", "remap": {"chat": "vj"},
-         "params": {"port": 0, "param_node": "scheduler", "faders": faders}},
-        {"name": "scheduler", "node": "nodes.scheduler", "remap": {"chat": "vj"},
-         "params": {"autopilot": False, "seed": 1}}]}
+    faders = {
+        "/1/fader1": {"node": "scheduler", "param": "cooldown_seconds", "min": 0.0, "max": 600.0},
+        "/1/fader2": {"param": 5},
+    }  # malformed: reported at start-up
+    launch = {
+        "nodes": [
+            {
+                "name": "osc",
+                "node": "osc_input",
+                "remap": {"chat": "vj"},
+                "params": {"port": 0, "param_node": "scheduler", "faders": faders},
+            },
+            {
+                "name": "scheduler",
+                "node": "scheduler",
+                "remap": {"chat": "vj"},
+                "params": {"autopilot": False, "seed": 1},
+            },
+        ]
+    }
     with GraphHarness(launch) as harness:
         line = harness.wait_output("listening for OSC on udp://")
         harness.port = int(re.search(r":(\d+)$", line).group(1))
@@ -44,8 +58,9 @@ def send_until(graph, osc, address, value, topic, predicate, tries=10):
 
 
 def test_target_by_name_goes_through_the_scheduler(graph, osc):
-    target = send_until(graph, osc, "/dream/target", ["volcano", "pizza"], "target",
-                        lambda m: m.class_ids == [VOLCANO, PIZZA])
+    target = send_until(
+        graph, osc, "/dream/target", ["volcano", "pizza"], "target", lambda m: m.class_ids == [VOLCANO, PIZZA]
+    )
     assert isinstance(target, Target) and target.requested_by == "osc"
     assert graph.wait_for("overlay", lambda m: "volcano" in m.text).msg.text == "volcano & pizza"
 
@@ -66,17 +81,24 @@ def test_param_and_fader_reach_the_addressed_node(graph, osc):
 
 
 def test_bad_values_and_garbage_are_ignored_and_counted(graph, osc):
-    osc.send_message("/1/fader1", 1.5)              # out of range
-    osc.send_message("/dream/class", 5000)          # not a class
-    osc.send_message("/dream/target", 3)            # wrong type
-    osc.send_message("/dream/hold", "long")         # wrong type
+    osc.send_message("/1/fader1", 1.5)  # out of range
+    osc.send_message("/dream/class", 5000)  # not a class
+    osc.send_message("/dream/target", 3)  # wrong type
+    osc.send_message("/dream/hold", "long")  # wrong type
     osc.send_message("/no/such/address", 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
         raw.sendto(b"hello, not osc", ("127.0.0.1", graph.port))
         raw.sendto(b"/dream/target\x00\x00\x00,s\x00", ("127.0.0.1", graph.port))  # truncated
-    status = graph.wait_for("_status", lambda m: m.node == "osc" and m.errors.get("bad_datagram", 0) >= 2
-                            and m.errors.get("bad_value", 0) >= 3 and m.errors.get("unknown_address", 0) >= 1
-                            and m.errors.get("out_of_range", 0) >= 1)
+    status = graph.wait_for(
+        "_status",
+        lambda m: (
+            m.node == "osc"
+            and m.errors.get("bad_datagram", 0) >= 2
+            and m.errors.get("bad_value", 0) >= 3
+            and m.errors.get("unknown_address", 0) >= 1
+            and m.errors.get("out_of_range", 0) >= 1
+        ),
+    )
     assert status.msg.errors["bad_fader"] == 1
-    osc.send_message("/dream/target", "pizza")      # still working
+    osc.send_message("/dream/target", "pizza")  # still working
     graph.wait_for("target", lambda m: m.class_ids == [PIZZA])

@@ -1,11 +1,20 @@
 """The picture figures of `bench live`, on synthetic images whose answers are known."""
+
 import numpy as np
 import pytest
 
-from nodes.dream.bench_live import drift
-from nodes.dream.judge import glance_views, regions
-from nodes.dream.picture import (clipped_share, colour_cast, colourfulness, distinctness, dominant_hue, hue_in,
-                                 luminance, spectral_slope)
+from dreamgraph.nodes.dream.bench_live import drift
+from dreamgraph.nodes.dream.judge import glance_views, regions
+from dreamgraph.nodes.dream.picture import (
+    clipped_share,
+    colour_cast,
+    colourfulness,
+    distinctness,
+    dominant_hue,
+    hue_in,
+    luminance,
+    spectral_slope,
+)
 
 
 def flat(rgb, h=64, w=96):
@@ -20,8 +29,8 @@ def test_luminance_of_flat_colours():
 
 def test_clipped_share_counts_the_worst_channel():
     img = flat((128, 128, 128))
-    img[:16, :, 2] = 255          # a quarter of the blue channel stuck at the top
-    img[:8, :, 0] = 0             # an eighth of the red channel stuck at the bottom
+    img[:16, :, 2] = 255  # a quarter of the blue channel stuck at the top
+    img[:8, :, 0] = 0  # an eighth of the red channel stuck at the bottom
     assert clipped_share(img) == pytest.approx(0.25)
 
 
@@ -52,8 +61,10 @@ def test_spectral_slope_tells_noise_from_smooth_pictures():
     assert spectral_slope(np.repeat(grey[..., None], 3, axis=2)) == pytest.approx(-2.0, abs=0.35)
 
 
-@pytest.mark.parametrize("rgb, hue", [((220, 30, 30), 0), ((30, 200, 30), 120), ((30, 30, 220), 240),
-                                      ((230, 230, 20), 60), ((240, 140, 20), 33)])
+@pytest.mark.parametrize(
+    "rgb, hue",
+    [((220, 30, 30), 0), ((30, 200, 30), 120), ((30, 30, 220), 240), ((230, 230, 20), 60), ((240, 140, 20), 33)],
+)
 def test_dominant_hue_of_saturated_colours(rgb, hue):
     assert min(abs(dominant_hue(flat(rgb)) - hue), 360 - abs(dominant_hue(flat(rgb)) - hue)) < 2
 
@@ -61,8 +72,8 @@ def test_dominant_hue_of_saturated_colours(rgb, hue):
 def test_dominant_hue_ignores_grey_and_wraps_around_red():
     assert dominant_hue(flat((128, 128, 128))) is None
     img = flat((128, 128, 128))
-    img[:, :20] = (230, 20, 60)      # crimson, just below 360
-    img[:, 20:40] = (230, 60, 20)    # scarlet, just above 0
+    img[:, :20] = (230, 20, 60)  # crimson, just below 360
+    img[:, 20:40] = (230, 60, 20)  # scarlet, just above 0
     assert hue_in(dominant_hue(img), 350, 10)
     assert hue_in(5.0, 330, 25) and not hue_in(120.0, 330, 25)
 
@@ -98,7 +109,7 @@ def test_top_bottom_bands_put_the_first_target_at_the_bottom():
 
 def test_stream_encoder_round_trip_returns_the_chosen_frames_in_order(tmp_path):
     """Frames go through the stream's H.264 at its bitrate and come back decoded, the chosen ones only."""
-    from nodes.dream.bench_live import StreamEncoder
+    from dreamgraph.nodes.dream.bench_live import StreamEncoder
 
     encoder = StreamEncoder(96, 64, tmp_path)
     for level in range(10):

@@ -14,22 +14,31 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 import pytest
-
-from graph.message import Image
-from graph.testing import GraphHarness
-from nodes.messages import ChatMessage
 from servers.rtmp import free_port
+
+from dreamgraph.graph.core.message import Image
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.nodes.common.messages import ChatMessage
 
 TOKEN = "preview-token-123"
 
 
 def launch(port, preview_params=None):
-    return {"nodes": [
-        {"name": "pattern", "node": "graph.builtin.testpattern", "params": {"width": 320, "height": 180, "fps": 15},
-         "remap": {"frames": "video"}},
-        {"name": "preview", "node": "nodes.preview",
-         "params": {"port": port, "answer_wait_s": 0, **(preview_params or {})}},   # no scheduler to answer
-    ]}
+    return {
+        "nodes": [
+            {
+                "name": "pattern",
+                "node": "dreamgraph.graph.builtin.testpattern",
+                "params": {"width": 320, "height": 180, "fps": 15},
+                "remap": {"frames": "video"},
+            },
+            {
+                "name": "preview",
+                "node": "preview",
+                "params": {"port": port, "answer_wait_s": 0, **(preview_params or {})},
+            },  # no scheduler to answer
+        ]
+    }
 
 
 def wait_http(url, headers=None, timeout=20.0):
@@ -55,7 +64,7 @@ def read_mjpeg_parts(host, port, count, path="/stream.mjpg"):
     while len(images) < count:
         assert response.readline().strip() == b"--frame"
         headers = {}
-        while (line := response.readline().strip()):
+        while line := response.readline().strip():
             key, _, value = line.decode().partition(":")
             headers[key.lower()] = value.strip()
         assert headers["content-type"] == "image/jpeg"
@@ -67,8 +76,9 @@ def read_mjpeg_parts(host, port, count, path="/stream.mjpg"):
 
 
 def post(port, text):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/request", data=text.encode(),
-                                     headers={"Content-Type": "text/plain"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/request", data=text.encode(), headers={"Content-Type": "text/plain"}
+    )
     return urllib.request.urlopen(request, timeout=10)
 
 
@@ -87,7 +97,7 @@ def test_stream_page_and_status(open_preview):
     assert not np.array_equal(images[0], images[2]), "the test pattern moves"
     page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
     assert '<img id="video"' in page and "/stream.mjpg" in page and "/request" in page
-    deadline = time.monotonic() + 10      # heartbeats come once a second
+    deadline = time.monotonic() + 10  # heartbeats come once a second
     while True:
         status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json"))
         if {"pattern", "preview"} <= set(status["nodes"]) or time.monotonic() > deadline:
@@ -100,9 +110,24 @@ def test_stream_page_and_status(open_preview):
 
 def test_ffmpeg_reads_the_stream(open_preview):
     _, port = open_preview
-    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-f", "mpjpeg", "-i",
-                             f"http://127.0.0.1:{port}/stream.mjpg", "-frames:v", "5", "-f", "null", "-"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-f",
+            "mpjpeg",
+            "-i",
+            f"http://127.0.0.1:{port}/stream.mjpg",
+            "-frames:v",
+            "5",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "320x180" in result.stderr
 
@@ -111,7 +136,7 @@ def test_request_box_posts_to_chat(open_preview):
     harness, port = open_preview
     done = threading.Event()
 
-    def post_until_seen():   # the listener may join after the first post: repeat at the allowed pace
+    def post_until_seen():  # the listener may join after the first post: repeat at the allowed pace
         while not done.wait(0.5):
             try:
                 assert json.load(post(port, "kit  fox\n"))["ok"]
@@ -141,7 +166,7 @@ def test_request_box_allows_one_request_per_interval_per_browser():
         assert json.load(post(port, "pizza"))["ok"]
         seen = []
         chat.wait(lambda m: seen.append(m.text) or m.text == "pizza")
-        assert seen == ["volcano", "pizza"]   # the refused request never reached the chat topic
+        assert seen == ["volcano", "pizza"]  # the refused request never reached the chat topic
 
 
 def test_token_guards_everything():
@@ -163,18 +188,24 @@ def test_token_guards_everything():
 
 
 def test_public_address_without_token_is_refused():
-    from nodes.video.mjpeg import PreviewServer
+    from dreamgraph.nodes.video.mjpeg import PreviewServer
+
     with pytest.raises(ValueError, match="token"):
         PreviewServer("0.0.0.0", 0)
 
 
 def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
     port = free_port()
-    launch = {"nodes": [
-        {"name": "scheduler", "node": "nodes.scheduler",
-         "params": {"replies": False, "autopilot": False, "hold_seconds": 3600, "seed": 1}},
-        {"name": "preview", "node": "nodes.preview", "params": {"port": port, "request_interval_s": 0}},
-    ]}
+    launch = {
+        "nodes": [
+            {
+                "name": "scheduler",
+                "node": "scheduler",
+                "params": {"replies": False, "autopilot": False, "hold_seconds": 3600, "seed": 1},
+            },
+            {"name": "preview", "node": "preview", "params": {"port": port, "request_interval_s": 0}},
+        ]
+    }
     with GraphHarness(launch) as harness:
         wait_http(f"http://127.0.0.1:{port}/status.json")
         harness.wait_for("_status", lambda s: s.node == "scheduler")
@@ -189,7 +220,7 @@ def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
         assert "volcano is on screen right now" in answer("volcano")
         queued = answer("pizza")
         assert "pizza" in queued and ("#1" in queued or "after 0 more" in queued)
-        harness.publish("chat", ChatMessage(source="osc", user="operator", text="!skip"))   # pizza's turn
+        harness.publish("chat", ChatMessage(source="osc", user="operator", text="!skip"))  # pizza's turn
         harness.wait_for("target", lambda m: m.labels == ["pizza"])
         assert "just had volcano" in answer("volcano")
         suggestion = answer("vulcano")
@@ -205,11 +236,15 @@ def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
 def test_page_fps_is_what_the_video_topic_carries():
     """Frames in bursts of three: a latest-only input hands the node one frame per burst, the topic carries all."""
     port = free_port()
-    with GraphHarness({"nodes": [{"name": "preview", "node": "nodes.preview", "params": {"port": port}}]}) as h:
+    with GraphHarness({"nodes": [{"name": "preview", "node": "preview", "params": {"port": port}}]}) as h:
         wait_http(f"http://127.0.0.1:{port}/status.json")
         h.client.publish_prepare("video")
-        hz = subprocess.Popen([sys.executable, "-m", "graph.cli", "topic", "hz", "video", "--duration", "3"],
-                              env=h.env, stdout=subprocess.PIPE, text=True)
+        hz = subprocess.Popen(
+            [sys.executable, "-m", "dreamgraph.graph.cli", "topic", "hz", "video", "--duration", "3"],
+            env=h.env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         frame = np.zeros((48, 64, 3), np.uint8)
         seq = 0
         end = time.monotonic() + 4.0

@@ -1,11 +1,9 @@
-"""The scheduling logic (nodes/schedule.py) with an injected clock."""
+"""The scheduling logic (nodes/chat/schedule.py) with an injected clock."""
+
 import random
 
-import pytest
-
-from nodes.messages import ChatMessage
-from nodes.schedule import Schedule, ScheduleConfig
-from nodes.vocab import Vocabulary
+from dreamgraph.nodes.chat.schedule import Schedule, ScheduleConfig
+from dreamgraph.nodes.common.messages import ChatMessage
 
 VOLCANO, PIZZA, BEE = 980, 963, 309
 
@@ -18,15 +16,17 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def vocab():
-    return Vocabulary(rng=random.Random(0))
-
-
 def chat(user, text, mod=False, source="twitch", msg_id="", **fields):
     fields.setdefault("display_name", user.title())
-    return ChatMessage(source=source, channel="#c", user=user, text=text, message_id=msg_id or f"id-{user}-{text}",
-                       badges=["moderator/1"] if mod else [], **fields)
+    return ChatMessage(
+        source=source,
+        channel="#c",
+        user=user,
+        text=text,
+        message_id=msg_id or f"id-{user}-{text}",
+        badges=["moderator/1"] if mod else [],
+        **fields,
+    )
 
 
 def make(vocab, **config):
@@ -83,7 +83,7 @@ def test_round_robin_nobody_twice_in_a_row_while_others_wait(vocab):
     words = ["volcano", "pizza", "bee", "goldfish", "ostrich", "tench", "jellyfish"]
     schedule.handle(chat("alice", "volcano"))
     for n, word in enumerate(words[1:4]):
-        schedule.handle(chat("alice", word))   # alice keeps asking
+        schedule.handle(chat("alice", word))  # alice keeps asking
         schedule.handle(chat(f"u{n}", words[n + 4]))
     shown = [schedule.current.user]
     while schedule.pending:
@@ -229,7 +229,7 @@ def test_queue_full(vocab):
 
 
 def test_hostile_display_names_are_cleaned_before_the_screen():
-    from nodes.schedule import screen_name
+    from dreamgraph.nodes.chat.schedule import screen_name
 
     class Chat:
         user = "mallory"
@@ -259,7 +259,7 @@ def test_every_request_gets_an_answer_even_with_replies_off(vocab):
     assert "just had volcano" in answer("dave", "volcano", "w4")
     suggestion = answer("erin", "volcanoe", "w5")
     assert '"volcanoe"' in suggestion and ("volcano." in suggestion or "volcano?" in suggestion)
-    unknown = answer("erin", "lava mountain", "w6")   # chatter-like, and erin just had a hint: still answered
+    unknown = answer("erin", "lava mountain", "w6")  # chatter-like, and erin just had a hint: still answered
     assert "don't know that one" in unknown or "not in my dreams" in unknown
 
     autopiloted, _ = make(vocab, replies=False, autopilot=True, playlist=("volcano",))

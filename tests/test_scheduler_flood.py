@@ -1,10 +1,11 @@
 """50,000 chat messages from 5,000 users through the scheduling logic: bounded memory, fairness, !skip at once."""
+
 import random
 import tracemalloc
 
-from nodes.messages import ChatMessage
-from nodes.schedule import Schedule, ScheduleConfig
-from nodes.vocab import Vocabulary
+from dreamgraph.nodes.chat.schedule import Schedule, ScheduleConfig
+from dreamgraph.nodes.chat.vocab import Vocabulary
+from dreamgraph.nodes.common.messages import ChatMessage
 
 MESSAGES, USERS, MAX_PENDING = 50_000, 5_000, 300
 CHATTER = ["lol", "nice stream", "what is this", "pog", "vulcano", "pizzza please", "so trippy", "!uptime"]
@@ -20,8 +21,15 @@ def flood(rng: random.Random, labels: list[str]):
             text, badges = rng.choice(labels) + (f" + {rng.choice(labels)}" if roll < 0.1 else ""), []
         else:
             text, badges = rng.choice(CHATTER), []
-        yield ChatMessage(source="twitch", channel="#flood", user=user, display_name=user, text=text,
-                          message_id=f"m{n}", badges=badges)
+        yield ChatMessage(
+            source="twitch",
+            channel="#flood",
+            user=user,
+            display_name=user,
+            text=text,
+            message_id=f"m{n}",
+            badges=badges,
+        )
 
 
 def test_flood_is_bounded_fair_and_skippable():
@@ -29,10 +37,15 @@ def test_flood_is_bounded_fair_and_skippable():
     vocab = Vocabulary(rng=random.Random(6))
     labels = [vocab.labels[i] for i in rng.sample(range(1000), 400)]
     clock = [0.0]
-    schedule = Schedule(vocab, ScheduleConfig(hold_seconds=60, idle_seconds=60, cooldown_seconds=300,
-                                              max_pending=MAX_PENDING, playlist=("volcano",)),
-                        clock=lambda: clock[0], rng=random.Random(7))
-    shown = []           # users whose request took the screen, in order
+    schedule = Schedule(
+        vocab,
+        ScheduleConfig(
+            hold_seconds=60, idle_seconds=60, cooldown_seconds=300, max_pending=MAX_PENDING, playlist=("volcano",)
+        ),
+        clock=lambda: clock[0],
+        rng=random.Random(7),
+    )
+    shown = []  # users whose request took the screen, in order
     unfair = 0
     skips_that_failed = 0
     replies = 0

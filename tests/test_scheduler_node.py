@@ -1,19 +1,27 @@
 """The scheduler node as a real process: chat in, latched target/overlay and replies out."""
+
 import threading
 import time
 
 import pytest
 
-from graph.message import ParamSet
-from graph.testing import GraphHarness
-from nodes.messages import ChatMessage
+from dreamgraph.graph.core.message import ParamSet
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.nodes.common.messages import ChatMessage
 
 VOLCANO, PIZZA = 980, 963
 
 
 def chat(user, text, **fields):
-    return ChatMessage(source="twitch", channel="#c", user=user, display_name=user.title(), text=text,
-                       message_id=f"id-{user}", **fields)
+    return ChatMessage(
+        source="twitch",
+        channel="#c",
+        user=user,
+        display_name=user.title(),
+        text=text,
+        message_id=f"id-{user}",
+        **fields,
+    )
 
 
 class Recorder:
@@ -41,8 +49,15 @@ class Recorder:
 
 @pytest.fixture
 def graph():
-    launch = {"nodes": [{"name": "scheduler", "node": "nodes.scheduler",
-                         "params": {"playlist": ["goldfish"], "hold_seconds": 60, "seed": 1}}]}
+    launch = {
+        "nodes": [
+            {
+                "name": "scheduler",
+                "node": "scheduler",
+                "params": {"playlist": ["goldfish"], "hold_seconds": 60, "seed": 1},
+            }
+        ]
+    }
     with GraphHarness(launch) as harness:
         yield harness
 
@@ -81,8 +96,15 @@ def test_hint_for_a_misspelled_word(graph):
 
 
 def test_semantic_words_param_maps_free_words_to_a_class():
-    launch = {"nodes": [{"name": "scheduler", "node": "nodes.scheduler",
-                         "params": {"playlist": ["goldfish"], "semantic_words": True, "seed": 1}}]}
+    launch = {
+        "nodes": [
+            {
+                "name": "scheduler",
+                "node": "scheduler",
+                "params": {"playlist": ["goldfish"], "semantic_words": True, "seed": 1},
+            }
+        ]
+    }
     with GraphHarness(launch) as graph:
         graph.wait_for("target", lambda m: m.labels == ["goldfish"], timeout=60)
         graph.publish("chat", chat("alice", "lava mountain"))

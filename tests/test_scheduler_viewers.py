@@ -1,11 +1,11 @@
 """The schedule with chat as Twitch viewers write it: channel points and bits jumping the line, mentions, fancy
-Unicode, emote-only lines and unreadable display names (nodes/schedule.py with an injected clock)."""
+Unicode, emote-only lines and unreadable display names (nodes/chat/schedule.py with an injected clock)."""
+
 import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from test_scheduler import chat, make, vocab  # noqa: F401  (vocab is a fixture)
+from test_scheduler import chat, make
 
 REWARD = "6f1b7a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 
@@ -60,9 +60,14 @@ def test_a_paid_place_survives_a_changed_wish(vocab):
 
 def test_mentions_and_fancy_unicode_still_ask(vocab):
     schedule, clock = make(vocab, cooldown_seconds=0)
-    requests = {"u1": "@DreamBot pizza", "u2": "dreambot: ｂｅｅ",
-                "u3": "@dreambot @u1 \U0001d42f\U0001d428\U0001d425cano",  # mathematical bold "vol"
-                "u4": "g\u200b\u043eldfish", "u5": "@tench", "u6": "@dreambot !dream ostriiich"}
+    requests = {
+        "u1": "@DreamBot pizza",
+        "u2": "dreambot: ｂｅｅ",
+        "u3": "@dreambot @u1 \U0001d42f\U0001d428\U0001d425cano",  # mathematical bold "vol"
+        "u4": "g\u200b\u043eldfish",
+        "u5": "@tench",
+        "u6": "@dreambot !dream ostriiich",
+    }
     for user, text in requests.items():
         schedule.handle(chat(user, text))
     labels = [schedule.current.labels[0]]
@@ -100,8 +105,12 @@ def test_unreadable_display_names_fall_back_to_the_login(vocab):
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(max_size=300), name=st.text(max_size=60), reward=st.text(max_size=80),
-       bits=st.integers(-10**6, 10**12))
+@given(
+    text=st.text(max_size=300),
+    name=st.text(max_size=60),
+    reward=st.text(max_size=80),
+    bits=st.integers(-(10**6), 10**12),
+)
 def test_any_chat_line_is_handled_and_its_name_shown_filtered(vocab, text, name, reward, bits):
     schedule, _ = make(vocab, priority_rewards=(reward,), priority_bits=1)
     outcome = schedule.handle(chat("viewer", f"{text} volcano", display_name=name, reward_id=reward, bits=bits))

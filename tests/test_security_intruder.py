@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from graph.security import generate_keys
 from servers.netns import Network, require_netns
 from test_multi_machine import LAUNCH, client_of, launch_args, secret_keys, wait_report
+
+from dreamgraph.graph.core.security import generate_keys
 
 
 @pytest.mark.parametrize("intruder_keys", ["own-keys", "no-keys"])
@@ -38,10 +38,15 @@ def test_intruder_gets_nothing_and_changes_nothing(tmp_path, intruder_keys):
         addresses = {"chat_addr": intruder_address}
         gpu = net.start("gpu", launch_args(net, launch_file, "gpu", **addresses), DREAMGRAPH_KEYS=str(keys))
         output = net.start("output", launch_args(net, launch_file, "output", **addresses), DREAMGRAPH_KEYS=str(keys))
-        fake_chat = net.start("intruder", launch_args(net, launch_file, "chat", **addresses, **intruder_args),
-                              role="chat", **intruder_env)
-        fake_output = net.start("intruder", launch_args(net, launch_file, "output", **addresses, **intruder_args),
-                                role="output", **intruder_env)
+        fake_chat = net.start(
+            "intruder", launch_args(net, launch_file, "chat", **addresses, **intruder_args), role="chat", **intruder_env
+        )
+        fake_output = net.start(
+            "intruder",
+            launch_args(net, launch_file, "output", **addresses, **intruder_args),
+            role="output",
+            **intruder_env,
+        )
         for proc in (gpu, output, fake_chat, fake_output):
             proc.wait_output("starting")
 
@@ -52,8 +57,12 @@ def test_intruder_gets_nothing_and_changes_nothing(tmp_path, intruder_keys):
         assert stolen["frames"] == 0
 
         # What the intruder publishes as "the chat box" never reaches the gpu box.
-        pub = net.cli("intruder", ["topic", "pub", "chat_ticks", json.dumps({"n": 666, "stamp": 0.0}),
-                                   "--type", "graph.message:Counter"], role="chat", **intruder_env)
+        pub = net.cli(
+            "intruder",
+            ["topic", "pub", "chat_ticks", json.dumps({"n": 666, "stamp": 0.0}), "--type", "dreamgraph/Counter"],
+            role="chat",
+            **intruder_env,
+        )
         assert pub.returncode == 0, pub.stderr
         gpu_client = client_of(net, "gpu")
         reports = [env.msg.text for env in gpu_client.listen("gpu_report", 3.0)]

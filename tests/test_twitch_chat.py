@@ -1,14 +1,16 @@
 """The Twitch chat node as a real process, wired to the scheduler: against a real IRC server (ngircd), and against
 a scripted Twitch-like server for lines with Twitch's full tags (which ngircd never sends)."""
+
 import json
 import subprocess
 import sys
 import time
 
-from graph.testing import GraphHarness
-from nodes.irc import escape_tag_value
-from nodes.messages import Target
 from servers.irc import IrcServer, RawIrcClient, TwitchLikeServer
+
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.nodes.chat.irc import escape_tag_value
+from dreamgraph.nodes.common.messages import Target
 
 TOKEN = "oauth:n0de-t0ken-value"
 PIZZA, VOLCANO, KIT_FOX = 963, 980, 278
@@ -16,15 +18,27 @@ REWARD = "6f1b7a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 
 
 def launch(server, **params):
-    chat_params = {"channel": "DreamTest", "host": server.host, "port": server.port, "tls": False,
-                   "backoff_max": 0.5, **params}
-    return {"nodes": [{"name": "twitch", "node": "nodes.twitch_chat", "params": chat_params},
-                      {"name": "scheduler", "node": "nodes.scheduler", "params": {"autopilot": False, "seed": 1}}]}
+    chat_params = {
+        "channel": "DreamTest",
+        "host": server.host,
+        "port": server.port,
+        "tls": False,
+        "backoff_max": 0.5,
+        **params,
+    }
+    return {
+        "nodes": [
+            {"name": "twitch", "node": "twitch_chat", "params": chat_params},
+            {"name": "scheduler", "node": "scheduler", "params": {"autopilot": False, "seed": 1}},
+        ]
+    }
 
 
 def test_chat_drives_the_scheduler_and_replies_reach_the_channel(tmp_path):
-    with IrcServer(tmp_path, password=TOKEN) as server, \
-            GraphHarness(launch(server, nick="dreambot"), env={"TWITCH_OAUTH": TOKEN}) as graph:
+    with (
+        IrcServer(tmp_path, password=TOKEN) as server,
+        GraphHarness(launch(server, nick="dreambot"), env={"TWITCH_OAUTH": TOKEN}) as graph,
+    ):
         graph.wait_output("joined #dreamtest")
         viewer = RawIrcClient(server, "viewer", "#dreamtest", password=TOKEN)
         viewer.say("pizza + volcano please")
@@ -49,9 +63,12 @@ def test_anonymous_reads_and_drops_replies(tmp_path):
 
 def test_refused_login_is_reported_without_the_token(tmp_path):
     wrong = "oauth:wr0ng-t0ken-value"
-    with IrcServer(tmp_path, password=TOKEN) as server, \
-            GraphHarness(launch(server, nick="dreambot", token_env="", token_file=str(tmp_path / "token")),
-                         env={"TWITCH_OAUTH": ""}) as graph:
+    with (
+        IrcServer(tmp_path, password=TOKEN) as server,
+        GraphHarness(
+            launch(server, nick="dreambot", token_env="", token_file=str(tmp_path / "token")), env={"TWITCH_OAUTH": ""}
+        ) as graph,
+    ):
         (tmp_path / "token").write_text(wrong + "\n")
         graph.wait_output("refused the login as dreambot")
         status = graph.wait_for("_status", lambda m: m.node == "twitch" and m.errors.get("login_refused"))
@@ -61,8 +78,10 @@ def test_refused_login_is_reported_without_the_token(tmp_path):
 
 
 def test_mentions_and_fancy_unicode_through_a_real_server(tmp_path):
-    with IrcServer(tmp_path, password=TOKEN) as server, \
-            GraphHarness(launch(server, nick="dreambot"), env={"TWITCH_OAUTH": TOKEN}) as graph:
+    with (
+        IrcServer(tmp_path, password=TOKEN) as server,
+        GraphHarness(launch(server, nick="dreambot"), env={"TWITCH_OAUTH": TOKEN}) as graph,
+    ):
         graph.wait_output("joined #dreamtest")
         viewer = RawIrcClient(server, "viewer", "#dreamtest", password=TOKEN)
         viewer.say("@dreambot ｐｉｚｚａ")  # fullwidth
@@ -75,28 +94,65 @@ def test_mentions_and_fancy_unicode_through_a_real_server(tmp_path):
 
 def twitch_line(msg_id: str, login: str, text: str, tags: dict | None = None, command: str = "PRIVMSG") -> str:
     """A line as Twitch sends it, with the full set of tags a viewer's message carries."""
-    values = {"badge-info": "", "badges": "", "client-nonce": "n" + msg_id, "color": "#1E90FF",
-              "display-name": login.title(), "emotes": "", "first-msg": "0", "flags": "", "id": msg_id, "mod": "0",
-              "returning-chatter": "0", "room-id": "12345678", "subscriber": "0", "tmi-sent-ts": "1700000000000",
-              "turbo": "0", "user-id": "1001", "user-type": "", **(tags or {})}
+    values = {
+        "badge-info": "",
+        "badges": "",
+        "client-nonce": "n" + msg_id,
+        "color": "#1E90FF",
+        "display-name": login.title(),
+        "emotes": "",
+        "first-msg": "0",
+        "flags": "",
+        "id": msg_id,
+        "mod": "0",
+        "returning-chatter": "0",
+        "room-id": "12345678",
+        "subscriber": "0",
+        "tmi-sent-ts": "1700000000000",
+        "turbo": "0",
+        "user-id": "1001",
+        "user-type": "",
+        **(tags or {}),
+    }
     prefix = "tmi.twitch.tv" if command == "USERNOTICE" else f"{login}!{login}@{login}.tmi.twitch.tv"
     raw_tags = ";".join(f"{key}={escape_tag_value(value)}" for key, value in values.items())
     return f"@{raw_tags} :{prefix} {command} #dreamchannel :{text}"
 
 
 def resub_line(msg_id: str, text: str, emotes: str = "") -> str:
-    return twitch_line(msg_id, "resubber", text, command="USERNOTICE", tags={
-        "login": "resubber", "msg-id": "resub", "msg-param-cumulative-months": "7", "badge-info": "subscriber/7",
-        "badges": "subscriber/6", "emotes": emotes, "system-msg": "Resubber subscribed at Tier 1."})
+    return twitch_line(
+        msg_id,
+        "resubber",
+        text,
+        command="USERNOTICE",
+        tags={
+            "login": "resubber",
+            "msg-id": "resub",
+            "msg-param-cumulative-months": "7",
+            "badge-info": "subscriber/7",
+            "badges": "subscriber/6",
+            "emotes": emotes,
+            "system-msg": "Resubber subscribed at Tier 1.",
+        },
+    )
 
 
 def twitch_launch(server, chat_params=None, scheduler_params=None):
-    chat = {"channel": "DreamChannel", "nick": "dreambot", "host": server.host, "port": server.port, "tls": False,
-            "backoff_max": 0.5, "reply_limit": 100, **(chat_params or {})}
-    nodes = [{"name": "twitch", "node": "nodes.twitch_chat", "params": chat}]
+    chat = {
+        "channel": "DreamChannel",
+        "nick": "dreambot",
+        "host": server.host,
+        "port": server.port,
+        "tls": False,
+        "backoff_max": 0.5,
+        "reply_limit": 100,
+        **(chat_params or {}),
+    }
+    nodes = [{"name": "twitch", "node": "twitch_chat", "params": chat}]
     if scheduler_params is not None:
-        nodes.append({"name": "scheduler", "node": "nodes.scheduler",
-                      "params": {"autopilot": False, "seed": 1, **scheduler_params}})
+        nodes.append(
+            {"name": "scheduler", "node": "scheduler", "params": {"autopilot": False, "seed": 1, **scheduler_params}}
+        )
     return {"nodes": nodes}
 
 
@@ -130,22 +186,40 @@ def test_twitch_tags_replies_emotes_rewards_and_bits_steer_the_queue():
             graph.wait_output("joined #dreamchannel")
             wait_until_chat_flows(server)
             # Twitch's reply button: "@DreamBot " in front, the parent's text in a tag that must not count
-            server.push(twitch_line("r-1", "replier", "@DreamBot pizza", {
-                "reply-parent-display-name": "DreamBot", "reply-parent-msg-body": "@Someone volcano, coming up!",
-                "reply-parent-msg-id": "bot-1", "reply-parent-user-id": "2000", "reply-parent-user-login": "dreambot",
-                "reply-thread-parent-msg-id": "bot-1", "reply-thread-parent-user-login": "dreambot"}))
+            server.push(
+                twitch_line(
+                    "r-1",
+                    "replier",
+                    "@DreamBot pizza",
+                    {
+                        "reply-parent-display-name": "DreamBot",
+                        "reply-parent-msg-body": "@Someone volcano, coming up!",
+                        "reply-parent-msg-id": "bot-1",
+                        "reply-parent-user-id": "2000",
+                        "reply-parent-user-login": "dreambot",
+                        "reply-thread-parent-msg-id": "bot-1",
+                        "reply-thread-parent-user-login": "dreambot",
+                    },
+                )
+            )
             target = graph.wait_for("target", lambda m: m.class_ids == [PIZZA]).msg
             assert target.requested_by == "replier" and "pizza" in bot_reply(server, "r-1")
             server.push(twitch_line("e-1", "emotefan", "Kappa bee Kappa", {"emotes": "25:0-4,10-14"}))
             assert "bee" in bot_reply(server, "e-1")
             server.push(resub_line("s-1", "volcano"))  # subscription messages are off by default
-            server.push(twitch_line("p-1", "spender", "goldfish", {"custom-reward-id": REWARD,
-                                                                  "badge-info": "subscriber/3",
-                                                                  "badges": "subscriber/3,premium/1"}))
+            server.push(
+                twitch_line(
+                    "p-1",
+                    "spender",
+                    "goldfish",
+                    {"custom-reward-id": REWARD, "badge-info": "subscriber/3", "badges": "subscriber/3,premium/1"},
+                )
+            )
             redeemed = bot_reply(server, "p-1")
             assert "channel points" in redeemed and "jumps the line" in redeemed and "goldfish" in redeemed
-            server.push(twitch_line("c-1", "cheerer", "Cheer400 tench Cheer100", {"bits": "500",
-                                                                                  "badges": "bits/1000"}))
+            server.push(
+                twitch_line("c-1", "cheerer", "Cheer400 tench Cheer100", {"bits": "500", "badges": "bits/1000"})
+            )
             cheered = bot_reply(server, "c-1")
             assert "500 bits" in cheered and "jumps the line" in cheered and "tench" in cheered
             for n, label in enumerate(["goldfish", "tench", "bee"]):
@@ -191,14 +265,31 @@ def test_hostile_tagged_lines_never_crash_the_node_and_unreadable_names_fall_bac
 def test_topic_echo_shows_the_reward_id_bits_and_subscription_messages():
     server = TwitchLikeServer()
     launch_spec = twitch_launch(server, chat_params={"subscription_messages": True})
-    lines = [twitch_line("p-1", "spender", "volcano", {"custom-reward-id": REWARD}),
-             twitch_line("c-1", "cheerer", "Cheer100 bee", {"bits": "100"}),
-             resub_line("s-1", "Kappa pizza please", emotes="25:0-4")]
+    lines = [
+        twitch_line("p-1", "spender", "volcano", {"custom-reward-id": REWARD}),
+        twitch_line("c-1", "cheerer", "Cheer100 bee", {"bits": "100"}),
+        resub_line("s-1", "Kappa pizza please", emotes="25:0-4"),
+    ]
     try:
         with GraphHarness(launch_spec, env={"TWITCH_OAUTH": "oauth:abc"}) as graph:
             graph.wait_output("joined #dreamchannel")
-            echo = subprocess.Popen([sys.executable, "-m", "graph.cli", "topic", "echo", "chat", "--count", "6",
-                                     "--timeout", "60"], env=graph.env, stdout=subprocess.PIPE, text=True)
+            echo = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dreamgraph.graph.cli",
+                    "topic",
+                    "echo",
+                    "chat",
+                    "--count",
+                    "6",
+                    "--timeout",
+                    "60",
+                ],
+                env=graph.env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             deadline = time.monotonic() + 60
             while echo.poll() is None and time.monotonic() < deadline:  # until the echo has subscribed and seen 6
                 for line in lines:

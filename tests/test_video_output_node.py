@@ -4,24 +4,31 @@ import re
 import time
 
 import imageio_ffmpeg
-
-from graph.testing import GraphHarness
 from servers.rtmp import RtmpServer
 from test_ffmpeg_output import probe
+
+from dreamgraph.graph.testing.harness import GraphHarness
 
 KEY = "live_4242_secretkey"
 
 
 def pattern(**params):
-    return {"name": "pattern", "node": "graph.builtin.testpattern", "remap": {"frames": "video"},
-            "params": {"width": 160, "height": 96, "fps": 25, **params}}
+    return {
+        "name": "pattern",
+        "node": "dreamgraph.graph.builtin.testpattern",
+        "remap": {"frames": "video"},
+        "params": {"width": 160, "height": 96, "fps": 25, **params},
+    }
 
 
 def test_records_a_file_without_gaps_while_the_source_stalls(tmp_path):
     path = tmp_path / "show.mkv"
-    launch = {"nodes": [pattern(pause_after=40, pause_s=2.0),
-                        {"name": "out", "node": "nodes.video_output",
-                         "params": {"targets": str(path), "fps": 25, "bitrate": "300k"}}]}
+    launch = {
+        "nodes": [
+            pattern(pause_after=40, pause_s=2.0),
+            {"name": "out", "node": "video_output", "params": {"targets": str(path), "fps": 25, "bitrate": "300k"}},
+        ]
+    }
     harness = GraphHarness(launch).start()
     try:
         harness.wait_output("starting /", timeout=30)
@@ -38,10 +45,21 @@ def test_records_a_file_without_gaps_while_the_source_stalls(tmp_path):
 
 def test_streams_to_rtmp_masks_the_key_and_survives_a_server_restart(tmp_path):
     with RtmpServer(tmp_path) as server:
-        launch = {"nodes": [pattern(),
-                            {"name": "out", "node": "nodes.video_output",
-                             "params": {"targets": server.url("{key}"), "key_env": "TEST_RTMP_KEY", "fps": 25,
-                                        "bitrate": "300k"}}]}
+        launch = {
+            "nodes": [
+                pattern(),
+                {
+                    "name": "out",
+                    "node": "video_output",
+                    "params": {
+                        "targets": server.url("{key}"),
+                        "key_env": "TEST_RTMP_KEY",
+                        "fps": 25,
+                        "bitrate": "300k",
+                    },
+                },
+            ]
+        }
         with GraphHarness(launch, env={"TEST_RTMP_KEY": KEY}) as harness:
             harness.wait_output("starting /", timeout=30)
             time.sleep(3.0)

@@ -3,8 +3,8 @@ import random
 import pytest
 from typer.testing import CliRunner
 
-from nodes.vocab import STOP_WORDS, Vocabulary, normalize, singular_forms, squeezed_forms
-from nodes.words_cli import words_app
+from dreamgraph.nodes.chat.cli import words_app
+from dreamgraph.nodes.chat.vocab import STOP_WORDS, Vocabulary, normalize, singular_forms, squeezed_forms
 
 VOLCANO, PIZZA, BEE, KIT_FOX, CRANE_BIRD, CRANE_MACHINE = 980, 963, 309, 278, 134, 517
 
@@ -22,8 +22,18 @@ def test_every_class_has_a_label_and_its_own_names_find_it(vocab):
         assert class_id in ids
 
 
-@pytest.mark.parametrize("text", ["volcano", "VOLCANO", "volcano!", "  'volcano'?? ", "Please show me a volcano",
-                                  "I want the volcano please", "a volcano."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "volcano",
+        "VOLCANO",
+        "volcano!",
+        "  'volcano'?? ",
+        "Please show me a volcano",
+        "I want the volcano please",
+        "a volcano.",
+    ],
+)
 def test_whole_request_with_stop_words_and_punctuation(vocab, text):
     result = vocab.parse(text)
     assert result.class_ids == [VOLCANO]
@@ -72,9 +82,18 @@ def test_injected_rng_makes_picks_reproducible():
     assert first[0] == first[1] == first[2]
 
 
-@pytest.mark.parametrize("text, label", [("bees", "bee"), ("foxes", None), ("puppies", None), ("wolves", None),
-                                         ("teddy bears", "teddy bear"), ("geese", "goose"),
-                                         ("St. Bernards", "St. Bernard")])
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("bees", "bee"),
+        ("foxes", None),
+        ("puppies", None),
+        ("wolves", None),
+        ("teddy bears", "teddy bear"),
+        ("geese", "goose"),
+        ("St. Bernards", "St. Bernard"),
+    ],
+)
 def test_plurals_and_inflections(vocab, text, label):
     result = vocab.parse(text)
     assert len(result.matches) == 1, result
@@ -101,8 +120,16 @@ def test_near_miss_suggestion(vocab):
     assert vocab.parse("qwertyuiop").suggestions == {}
 
 
-@pytest.mark.parametrize("text,class_id", [("beeeee", BEE), ("VOLCANOOO", VOLCANO), ("pizzzzzaaaa!!", PIZZA),
-                                           ("a kit foxxxx please", KIT_FOX), ("beeeees", BEE)])
+@pytest.mark.parametrize(
+    "text,class_id",
+    [
+        ("beeeee", BEE),
+        ("VOLCANOOO", VOLCANO),
+        ("pizzzzzaaaa!!", PIZZA),
+        ("a kit foxxxx please", KIT_FOX),
+        ("beeeees", BEE),
+    ],
+)
 def test_repeated_letters_are_squeezed_when_that_names_a_class(vocab, text, class_id):
     assert vocab.parse(text).class_ids == [class_id]
 
@@ -138,8 +165,9 @@ def semantic():
     return vocab
 
 
-@pytest.mark.parametrize("text,class_id", [("lava mountain", VOLCANO), ("burger", 933), ("spaceship", 812),
-                                           ("volcano", VOLCANO)])
+@pytest.mark.parametrize(
+    "text,class_id", [("lava mountain", VOLCANO), ("burger", 933), ("spaceship", 812), ("volcano", VOLCANO)]
+)
 def test_semantic_matching_finds_the_class_closest_in_meaning(semantic, text, class_id):
     assert semantic.parse(text).class_ids == [class_id]
 
@@ -151,7 +179,8 @@ def test_semantic_matching_leaves_chatter_unmatched(semantic, text):
 
 
 def test_semantic_matching_is_skipped_cleanly_when_not_installed(monkeypatch, caplog):
-    from nodes import vocab as module
+    from dreamgraph.nodes.chat import vocab as module
+
     monkeypatch.setattr(module._SemanticMatcher, "PACKAGE", "no_such_embedder_package")
     vocab = Vocabulary(semantic=True)
     assert not vocab.semantic_available and "pip install" in caplog.text

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.video.warp import CpuWarper, TorchWarper, make_warper, nvidia_driver_may_be_present, zoom_matrix
+from dreamgraph.nodes.video.warp import CpuWarper, TorchWarper, make_warper, nvidia_driver_may_be_present, zoom_matrix
 
 
 def smooth_image(h, w, seed=0):
@@ -39,8 +39,11 @@ def test_zoom_magnifies_about_the_centre_and_rotation_is_counter_clockwise():
 
 def test_zooms_compose():
     image = smooth_image(96, 128)
-    twice = cv2.warpAffine(cv2.warpAffine(image, zoom_matrix(128, 96, 128, 96, 1.1, 2.0), (128, 96)),
-                           zoom_matrix(128, 96, 128, 96, 1.1, 2.0), (128, 96))
+    twice = cv2.warpAffine(
+        cv2.warpAffine(image, zoom_matrix(128, 96, 128, 96, 1.1, 2.0), (128, 96)),
+        zoom_matrix(128, 96, 128, 96, 1.1, 2.0),
+        (128, 96),
+    )
     once = cv2.warpAffine(image, zoom_matrix(128, 96, 128, 96, 1.21, 4.0), (128, 96))
     centre = (slice(20, 76), slice(20, 108))
     assert np.abs(twice[centre].astype(int) - once[centre]).mean() < 2.0
@@ -75,7 +78,9 @@ def test_make_warper_rejects_unknown_device_and_defaults_to_cpu_without_gpu():
 
 @pytest.mark.skipif(nvidia_driver_may_be_present(), reason="this machine may have a CUDA GPU")
 def test_auto_picks_the_cpu_without_importing_torch_where_there_is_no_nvidia_driver():
-    code = ("import sys; import nodes.interpolator; from nodes.video.warp import make_warper; "
-            "print(make_warper(16, 16, 'auto').device, 'torch' in sys.modules)")
+    code = (
+        "import sys; import dreamgraph.nodes.interpolator; from dreamgraph.nodes.video.warp import make_warper; "
+        "print(make_warper(16, 16, 'auto').device, 'torch' in sys.modules)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["cpu", "False"], r.stderr

@@ -2,8 +2,8 @@
 
 import pytest
 
-from graph.testing import GraphHarness
-from nodes.window import display_problem, monitor_origin
+from dreamgraph.graph.testing.harness import GraphHarness
+from dreamgraph.nodes.window import display_problem, monitor_origin
 
 
 def test_monitor_by_corner_or_by_index():
@@ -20,7 +20,7 @@ def test_without_a_display_the_node_says_so():
     problem = display_problem()
     if not problem:
         pytest.skip("this machine has a display and a GUI-enabled OpenCV")
-    launch = {"nodes": [{"name": "screen", "node": "nodes.window", "respawn": False}]}
+    launch = {"nodes": [{"name": "screen", "node": "window", "respawn": False}]}
     harness = GraphHarness(launch, env={"DISPLAY": ""}).start()
     try:
         line = harness.wait_output("window node:", timeout=30)

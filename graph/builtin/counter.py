@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graph.message import Counter, Image, Text
-from graph.node import Input, Node, Output, Param
+from ..core.message import Counter, Image, Text
+from ..core.node import Input, Node, Output, Param
 
 
 class SequenceCounter(Node):
@@ -36,5 +36,9 @@ class SequenceCounter(Node):
         self.frames_seen += 1
 
     def send_report(self):
-        self.report.publish(Text(text=f"received={self.received} gaps={self.gaps} last={self.last} "
-                                      f"frames={self.frames_seen} frame_gaps={self.frame_gaps}"))
+        self.report.publish(
+            Text(
+                text=f"received={self.received} gaps={self.gaps} last={self.last} "
+                f"frames={self.frames_seen} frame_gaps={self.frame_gaps}"
+            )
+        )

@@ -7,8 +7,8 @@ import time
 import cv2
 import numpy as np
 
-from graph.message import Image
-from graph.node import FramePool, Node, Output, Param
+from ..core.message import Image
+from ..core.node import FramePool, Node, Output, Param
 
 
 class TestPattern(Node):
@@ -23,7 +23,9 @@ class TestPattern(Node):
     width = Param(int, 320, unit="px", doc="frame width", min=8, max=7680)
     height = Param(int, 180, unit="px", doc="frame height", min=8, max=4320)
     fps = Param(float, 25.0, unit="Hz", doc="frames per second", min=0.1, max=1000)
-    pause_after = Param(int, 0, unit="frames", doc="stop publishing after this many frames for pause_s (0: never)", min=0)
+    pause_after = Param(
+        int, 0, unit="frames", doc="stop publishing after this many frames for pause_s (0: never)", min=0
+    )
     pause_s = Param(float, 0.0, unit="s", doc="length of the simulated stall", min=0)
 
     def setup(self):
@@ -55,8 +57,16 @@ class TestPattern(Node):
         frame = self._pool.acquire()
         shift = self._n * 4 % self.width
         frame[:, shift:] = self._bars[: self.width - shift]
-        frame[:, :shift] = self._bars[self.width - shift:]
-        cv2.putText(frame, str(self._n), (4, max(12, self.height // 3)), cv2.FONT_HERSHEY_SIMPLEX,
-                    max(0.3, self.height / 200), (255, 255, 255), 1, cv2.LINE_AA)
+        frame[:, :shift] = self._bars[self.width - shift :]
+        cv2.putText(
+            frame,
+            str(self._n),
+            (4, max(12, self.height // 3)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            max(0.3, self.height / 200),
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
         self.frames.publish(Image(image=frame, seq=self._n, stamp=time.time()), pool=self._pool)
         self._n += 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from graph.message import Counter
-from graph.node import Node, Output, Param
+from ..core.message import Counter
+from ..core.node import Node, Output, Param
 
 
 class Ticker(Node):

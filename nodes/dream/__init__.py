@@ -3,5 +3,5 @@
 Modules, one idea each: models (spatial classifiers), objective (class targets and regions), prior (Student-t
 patch prior), transform (zoom, rotation, jitter), update (sign / Adam steps and the basis they step in), settings
 (DreamSettings), render (Dreamer and dream()), cli and the benches. Nothing is imported here so that loading
-the CLI entry points stays cheap: `from nodes.dream.render import Dreamer, dream`.
+the CLI entry points stays cheap: `from dreamgraph.nodes.dream.render import Dreamer, dream`.
 """

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .classes import class_label
+from ..common.imagenet import class_label
 from .judge import TOP_K, Judge, recognised
 from .live import LiveLoop
 from .picture import describe, distinctness, dominant_hue, hue_in

@@ -1,9 +1,10 @@
 """Quality benchmark: dream a fixed set of ImageNet classes and let a stronger, independent net judge them.
 
 EfficientNet-Lite2 (not the dreaming net) classifies each dream, raw and at a glance (nodes/dream/judge.py);
-for two-target top-bottom pairs it classifies each half on its own. The same classes are dreamed by a plain baseline (no prior, no motion, no tricks) in the
-same run, so the ratio shows what the prior and the tricks buy.
+for two-target top-bottom pairs it classifies each half on its own. The same classes are dreamed by a plain
+baseline (no prior, no motion, no tricks) in the same run, so the ratio shows what the prior and the tricks buy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,17 +17,56 @@ from .render import dream
 from .settings import DreamSettings
 
 # animals, food, objects, scenes
-CLASSES = (309, 980, 1, 130, 31, 323, 107, 292, 340, 84, 301, 327,        # bee volcano goldfish flamingo ...
-           963, 949, 954, 951, 937, 953, 967, 933,                          # pizza strawberry banana lemon ...
-           889, 849, 879, 437, 483, 812, 970, 973)                          # violin teapot ... alp coral reef
+CLASSES = (
+    309,
+    980,
+    1,
+    130,
+    31,
+    323,
+    107,
+    292,
+    340,
+    84,
+    301,
+    327,  # bee volcano goldfish flamingo ...
+    963,
+    949,
+    954,
+    951,
+    937,
+    953,
+    967,
+    933,  # pizza strawberry banana lemon ...
+    889,
+    849,
+    879,
+    437,
+    483,
+    812,
+    970,
+    973,
+)  # violin teapot ... alp coral reef
 # (bottom, top) pairs for the top-bottom layout
-PAIRS = ((963, 980), (340, 970), (1, 973), (309, 985), (954, 953), (130, 975),
-         (292, 437), (327, 107), (951, 949), (849, 967), (301, 937), (812, 483))
+PAIRS = (
+    (963, 980),
+    (340, 970),
+    (1, 973),
+    (309, 985),
+    (954, 953),
+    (130, 975),
+    (292, 437),
+    (327, 107),
+    (951, 949),
+    (849, 967),
+    (301, 937),
+    (812, 483),
+)
 
 
 @dataclass
 class Score:
-    rates: dict[str, float]     # top1_rate, top5_rate and the same at a glance (`_glance`)
+    rates: dict[str, float]  # top1_rate, top5_rate and the same at a glance (`_glance`)
     images: list
 
 
@@ -41,8 +81,11 @@ def score(settings: DreamSettings, subjects, judge: Judge, model) -> Score:
         glance += judge.glance_ranks(img, ids)
         images.append(img)
 
-    rates = {f"top{k}_rate{suffix}": float(np.mean([r < k for r in ranks]))
-             for suffix, ranks in (("", raw), ("_glance", glance)) for k in (1, TOP_K)}
+    rates = {
+        f"top{k}_rate{suffix}": float(np.mean([r < k for r in ranks]))
+        for suffix, ranks in (("", raw), ("_glance", glance))
+        for k in (1, TOP_K)
+    }
     return Score(rates, images)
 
 
@@ -51,7 +94,7 @@ def contact_sheet(rows: list[list[np.ndarray]], cols: int = 12, gap: int = 4) ->
     tiles = []
     for images in rows:
         for i in range(0, len(images), cols):
-            line = list(images[i:i + cols])
+            line = list(images[i : i + cols])
             line += [np.zeros_like(images[0])] * (cols - len(line))
             tiles.append(np.concatenate([np.pad(t, ((gap, gap), (gap, gap), (0, 0))) for t in line], axis=1))
     return np.concatenate(tiles, axis=0)

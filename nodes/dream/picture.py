@@ -2,6 +2,7 @@
 
 Plain numpy on HxWx3 uint8 RGB frames, so the same figures describe dreams and natural photos alike.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -88,7 +89,7 @@ def hue_in(hue: float | None, lo: float, hi: float) -> bool:
 def colour_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:
     """Normalised joint RGB histogram with bins**3 cells."""
     q = (image[..., :3].reshape(-1, 3).astype(np.int32) * bins) // 256
-    counts = np.bincount((q[:, 0] * bins + q[:, 1]) * bins + q[:, 2], minlength=bins ** 3).astype(np.float64)
+    counts = np.bincount((q[:, 0] * bins + q[:, 1]) * bins + q[:, 2], minlength=bins**3).astype(np.float64)
     return counts / counts.sum()
 
 
@@ -96,7 +97,7 @@ def distinctness(images: list[np.ndarray]) -> float:
     """Mean Hellinger distance between the colour histograms of every two pictures: 0 when all look alike in
     colour (a uniform haze), 1 when no two share a colour."""
     hists = [np.sqrt(colour_histogram(img)) for img in images]
-    pairs = [(a, b) for i, a in enumerate(hists) for b in hists[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(hists) for b in hists[i + 1 :]]
     if not pairs:
         return 0.0
     return float(np.mean([np.sqrt(max(0.0, 1.0 - float(a @ b))) for a, b in pairs]))
@@ -105,5 +106,11 @@ def distinctness(images: list[np.ndarray]) -> float:
 def describe(image: np.ndarray) -> dict[str, float]:
     """The per-frame figures of `bench live`, by name."""
     rg, yb = colour_cast(image)
-    return {"luminance": luminance(image), "clipped": clipped_share(image), "colourfulness": colourfulness(image),
-            "cast_rg": rg, "cast_yb": yb, "spectral_slope": spectral_slope(image)}
+    return {
+        "luminance": luminance(image),
+        "clipped": clipped_share(image),
+        "colourfulness": colourfulness(image),
+        "cast_rg": rg,
+        "cast_yb": yb,
+        "spectral_slope": spectral_slope(image),
+    }

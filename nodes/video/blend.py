@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodes.video.timeline import KeyframeTimeline
-from nodes.video.warp import make_warper
+from .timeline import KeyframeTimeline
+from .warp import make_warper
 
 
 class KeyframeBlender:
@@ -17,8 +17,7 @@ class KeyframeBlender:
     def device(self) -> str:
         return self.warper.device
 
-    def add(self, image: np.ndarray, zoom: float, rotation: float, now: float, period_hint: float = 0.0,
-            tag=None):
+    def add(self, image: np.ndarray, zoom: float, rotation: float, now: float, period_hint: float = 0.0, tag=None):
         """Take a keyframe (copied/uploaded here, so the caller's buffer may be reused) that arrived at `now`."""
         self.timeline.add(self.warper.upload(image), zoom, rotation, now, period_hint, tag)
 
@@ -29,6 +28,14 @@ class KeyframeBlender:
         if shot is None:
             out.fill(0)
             return None
-        self.warper.render(out, shot.first, shot.first_zoom, shot.first_rotation,
-                           shot.second, shot.second_zoom, shot.second_rotation, shot.weight)
+        self.warper.render(
+            out,
+            shot.first,
+            shot.first_zoom,
+            shot.first_rotation,
+            shot.second,
+            shot.second_zoom,
+            shot.second_rotation,
+            shot.weight,
+        )
         return shot.tag

@@ -7,7 +7,6 @@ a keyframe every 2 s, zero-latency x264, AAC audio, silent if no audio source is
 
 from __future__ import annotations
 
-import ctypes
 import signal
 import subprocess
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
+
+from ...graph.core.process import die_with_parent
 
 PRESETS = {
     # URL templates and bitrates that suit 720p-1080p at 30-60 fps within each service's recommendations.
@@ -29,6 +30,7 @@ _MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 @dataclass
 class Target:
     """One destination: an RTMP/RTMPS URL (already expanded) or a file path, optionally cut into segments."""
+
     location: str
     segment_seconds: float = 0.0
 
@@ -47,9 +49,13 @@ class Target:
         stem = path.stem + (f"-r{restart}" if restart else "")
         options = {"movflags": _MP4_FLAGS} if suffix in (".mp4", ".mov") else {}
         if self.segment_seconds > 0:
-            options = {"f": "segment", "segment_time": f"{self.segment_seconds:g}", "reset_timestamps": "1",
-                       "segment_format": _FILE_FORMATS[suffix],
-                       **({"segment_format_options": f"movflags={_MP4_FLAGS}"} if options else {})}
+            options = {
+                "f": "segment",
+                "segment_time": f"{self.segment_seconds:g}",
+                "reset_timestamps": "1",
+                "segment_format": _FILE_FORMATS[suffix],
+                **({"segment_format_options": f"movflags={_MP4_FLAGS}"} if options else {}),
+            }
             return options, str(path.with_name(f"{stem}-%05d{path.suffix}"))
         return {"f": _FILE_FORMATS[suffix], **options}, str(path.with_name(stem + path.suffix))
 
@@ -90,7 +96,7 @@ class EncoderSettings:
     fps: float
     bitrate: str = "4500k"
     preset: str = "veryfast"
-    audio: str = ""                 # file or URL mixed over the silent track; "" for silence only
+    audio: str = ""  # file or URL mixed over the silent track; "" for silence only
     audio_bitrate: str = "160k"
     keyframe_seconds: float = 2.0
 
@@ -107,21 +113,72 @@ def build_command(settings: EncoderSettings, targets: list[Target], restart: int
     s = settings
     gop = str(max(1, round(s.keyframe_seconds * s.fps)))
     bitrate = _bits(s.bitrate)
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "warning",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{s.width}x{s.height}", "-framerate", f"{s.fps:g}",
-               "-i", "pipe:0",
-               "-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=44100"]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "warning",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{s.width}x{s.height}",
+        "-framerate",
+        f"{s.fps:g}",
+        "-i",
+        "pipe:0",
+        "-f",
+        "lavfi",
+        "-i",
+        "anullsrc=channel_layout=stereo:sample_rate=44100",
+    ]
     if s.audio:
         # A local file loops forever; either way the silent track keeps audio flowing if the source ends or stalls.
         loop = [] if "://" in s.audio else ["-stream_loop", "-1"]
-        command += [*loop, "-i", s.audio, "-filter_complex",
-                    "[1:a][2:a]amix=inputs=2:duration=first:normalize=0[audio]", "-map", "0:v", "-map", "[audio]"]
+        command += [
+            *loop,
+            "-i",
+            s.audio,
+            "-filter_complex",
+            "[1:a][2:a]amix=inputs=2:duration=first:normalize=0[audio]",
+            "-map",
+            "0:v",
+            "-map",
+            "[audio]",
+        ]
     else:
         command += ["-map", "0:v", "-map", "1:a"]
-    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", s.preset, "-tune", "zerolatency",
-                "-b:v", str(bitrate), "-maxrate", str(bitrate), "-bufsize", str(2 * bitrate),
-                "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-                "-c:a", "aac", "-b:a", s.audio_bitrate, "-ar", "44100", "-shortest"]
+    command += [
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        s.preset,
+        "-tune",
+        "zerolatency",
+        "-b:v",
+        str(bitrate),
+        "-maxrate",
+        str(bitrate),
+        "-bufsize",
+        str(2 * bitrate),
+        "-g",
+        gop,
+        "-keyint_min",
+        gop,
+        "-sc_threshold",
+        "0",
+        "-c:a",
+        "aac",
+        "-b:a",
+        s.audio_bitrate,
+        "-ar",
+        "44100",
+        "-shortest",
+    ]
     outputs = [target.muxer(restart) for target in targets]
     if len(outputs) == 1:
         options, name = outputs[0]
@@ -137,16 +194,22 @@ def build_command(settings: EncoderSettings, targets: list[Target], restart: int
     return command + ["-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee", "|".join(slaves)]
 
 
-def _die_with_parent():
+def _kill_with_parent():
     # Runs in the child between fork and exec: the kernel kills ffmpeg if the thread that started it goes away.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+    die_with_parent(signal.SIGKILL)
 
 
 def spawn(command: list[str]) -> subprocess.Popen:
     # Its own session keeps a Ctrl-C or group signal aimed at the node away from ffmpeg: the node closes it
     # cleanly (stdin EOF finishes the files); the death signal covers the node dying without cleaning up.
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            preexec_fn=_die_with_parent, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_kill_with_parent,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen, timeout: float = 5.0) -> int:

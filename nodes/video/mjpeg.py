@@ -96,20 +96,31 @@ class JpegHub:
 
 
 class PreviewServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080, token: str = "",
-                 on_request: Callable[[str], str] | None = None, status: Callable[[], dict] | None = None,
-                 max_fps: float = 10.0, quality: int = 80, max_width: int = 960, request_interval: float = 2.0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        token: str = "",
+        on_request: Callable[[str], str] | None = None,
+        status: Callable[[], dict] | None = None,
+        max_fps: float = 10.0,
+        quality: int = 80,
+        max_width: int = 960,
+        request_interval: float = 2.0,
+    ):
         if not token and not is_loopback(host):
-            raise ValueError(f"binding the preview to {host} exposes it beyond this machine: set an access token "
-                             "(token_env or token_file)")
+            raise ValueError(
+                f"binding the preview to {host} exposes it beyond this machine: set an access token "
+                "(token_env or token_file)"
+            )
         self.token = token
         self.on_request = on_request or (lambda text: "")
         self.status = status or (lambda: {})
         self.hub = JpegHub(max_fps, quality, max_width)
         self.request_interval = request_interval
-        self._last_request: dict[str, float] = {}   # client address -> monotonic time of its last request
+        self._last_request: dict[str, float] = {}  # client address -> monotonic time of its last request
         self._request_lock = threading.Lock()
-        self.page = resources.files("nodes.video").joinpath("preview.html").read_bytes()
+        self.page = resources.files(__package__).joinpath("preview.html").read_bytes()
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.preview = self
@@ -140,7 +151,7 @@ class PreviewServer:
             wait = self._last_request.get(client, -math.inf) + self.request_interval - now
             if wait > 0:
                 return wait
-            if len(self._last_request) >= MAX_TRACKED_CLIENTS:   # forget the clients that may post again anyway
+            if len(self._last_request) >= MAX_TRACKED_CLIENTS:  # forget the clients that may post again anyway
                 self._last_request = {c: t for c, t in self._last_request.items() if t > now - self.request_interval}
             self._last_request[client] = now
             return 0.0
@@ -151,7 +162,7 @@ class PreviewServer:
         offered = query.get("token", [""])[0]
         header = handler.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            offered = offered or header[len("Bearer "):].strip()
+            offered = offered or header[len("Bearer ") :].strip()
         cookie = http.cookies.SimpleCookie(handler.headers.get("Cookie", ""))
         if not offered and "token" in cookie:
             offered = cookie["token"].value
@@ -167,14 +178,18 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.preview
 
     def log_message(self, *args):
-        pass   # requests are not worth a log line each; the node logs what matters
+        pass  # requests are not worth a log line each; the node logs what matters
 
     def _route(self):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
         if not self.preview.authorized(self, query):
-            self._send(HTTPStatus.UNAUTHORIZED, b"access token required\n", "text/plain; charset=utf-8",
-                       {"WWW-Authenticate": 'Bearer realm="dreamgraph"'})
+            self._send(
+                HTTPStatus.UNAUTHORIZED,
+                b"access token required\n",
+                "text/plain; charset=utf-8",
+                {"WWW-Authenticate": 'Bearer realm="dreamgraph"'},
+            )
             return None
         return url.path
 
@@ -208,12 +223,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         wait = self.preview.request_wait(self.client_address[0])
         if wait > 0:
-            self._send(HTTPStatus.TOO_MANY_REQUESTS, b"one request at a time: try again shortly\n",
-                       "text/plain; charset=utf-8", {"Retry-After": str(math.ceil(wait))})
+            self._send(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                b"one request at a time: try again shortly\n",
+                "text/plain; charset=utf-8",
+                {"Retry-After": str(math.ceil(wait))},
+            )
             return
         answer = self.preview.on_request(text)
-        self._send(HTTPStatus.OK, json.dumps({"ok": True, "text": text, "answer": answer}).encode(),
-                   "application/json")
+        self._send(HTTPStatus.OK, json.dumps({"ok": True, "text": text, "answer": answer}).encode(), "application/json")
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str, headers: dict | None = None):
         self.send_response(status)
@@ -246,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"\r\n")
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
-            pass   # the viewer went away
+            pass  # the viewer went away
         finally:
             hub.watch(-1)
 

@@ -10,7 +10,8 @@ import unicodedata
 
 import cv2
 import numpy as np
-from PIL import Image as PilImage, ImageDraw, ImageFont
+from PIL import Image as PilImage
+from PIL import ImageDraw, ImageFont
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
@@ -29,8 +30,15 @@ def clip_to_width(font: ImageFont.FreeTypeFont, line: str, limit: float) -> str:
 
 
 class TextOverlay:
-    def __init__(self, width: int, height: int, corner: str = "bottom-left", font_px: int = 0,
-                 box_opacity: float = 0.55, max_lines: int = 3):
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        corner: str = "bottom-left",
+        font_px: int = 0,
+        box_opacity: float = 0.55,
+        max_lines: int = 3,
+    ):
         if corner not in CORNERS:
             raise ValueError(f"corner must be one of {', '.join(CORNERS)}, not {corner!r}")
         self.width, self.height, self.corner = width, height, corner
@@ -40,8 +48,8 @@ class TextOverlay:
         self.margin = max(4, self.font_px // 2)
         self._font = ImageFont.load_default(size=self.font_px)
         self.text = ""
-        self._premultiplied: np.ndarray | None = None   # colour * alpha, uint8
-        self._transparency: np.ndarray | None = None    # 255 - alpha, uint8, 3 channels
+        self._premultiplied: np.ndarray | None = None  # colour * alpha, uint8
+        self._transparency: np.ndarray | None = None  # 255 - alpha, uint8, 3 channels
         self._scratch: np.ndarray | None = None
         self._origin = (0, 0)
 
@@ -99,7 +107,7 @@ class TextOverlay:
             return frame
         x, y = self._origin
         h, w = self._premultiplied.shape[:2]
-        region = frame[y:y + h, x:x + w]
+        region = frame[y : y + h, x : x + w]
         cv2.multiply(region, self._transparency, dst=self._scratch, scale=1.0 / 255.0)
         cv2.add(self._scratch, self._premultiplied, dst=region)
         return frame

@@ -16,8 +16,8 @@ import time
 import cv2
 import numpy as np
 
-from nodes.video import ffmpeg
-from graph.secrets import SecretMasker
+from ...graph.core.secrets import SecretMasker
+from . import ffmpeg
 
 # Falling further behind the schedule than this means ffmpeg cannot keep up: skip ahead instead of bursting.
 _MAX_LAG_S = 1.0
@@ -26,14 +26,20 @@ _STABLE_S = 30.0
 
 
 class LiveEncoder:
-    def __init__(self, settings: ffmpeg.EncoderSettings, targets: list[ffmpeg.Target], log: logging.Logger,
-                 masker: SecretMasker | None = None, backoff: tuple[float, float] = (0.5, 30.0)):
+    def __init__(
+        self,
+        settings: ffmpeg.EncoderSettings,
+        targets: list[ffmpeg.Target],
+        log: logging.Logger,
+        masker: SecretMasker | None = None,
+        backoff: tuple[float, float] = (0.5, 30.0),
+    ):
         self.settings, self.targets, self.log = settings, targets, log
         self.mask = masker or SecretMasker()
         self.backoff = backoff
         shape = (settings.height, settings.width, 3)
-        self._front = np.zeros(shape, np.uint8)     # being written to ffmpeg
-        self._back = np.zeros(shape, np.uint8)      # newest submitted frame
+        self._front = np.zeros(shape, np.uint8)  # being written to ffmpeg
+        self._back = np.zeros(shape, np.uint8)  # newest submitted frame
         self._fresh = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -42,7 +48,7 @@ class LiveEncoder:
         self.restarts = 0
         self.skipped = 0
         self.connected = False
-        ffmpeg.build_command(settings, targets)     # fail early on bad targets, in the caller's thread
+        ffmpeg.build_command(settings, targets)  # fail early on bad targets, in the caller's thread
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name="ffmpeg-writer", daemon=True)
@@ -54,8 +60,9 @@ class LiveEncoder:
             if frame.shape == self._back.shape:
                 np.copyto(self._back, frame)
             else:
-                cv2.resize(frame, (self.settings.width, self.settings.height), dst=self._back,
-                           interpolation=cv2.INTER_AREA)
+                cv2.resize(
+                    frame, (self.settings.width, self.settings.height), dst=self._back, interpolation=cv2.INTER_AREA
+                )
             self._fresh = True
 
     def stop(self, timeout: float = 10.0):
@@ -65,7 +72,7 @@ class LiveEncoder:
 
     def _run(self):
         process, failures, started = None, 0, 0.0
-        began = None   # the first frame's due time: the video clock, without ffmpeg's start-up and shutdown
+        began = None  # the first frame's due time: the video clock, without ffmpeg's start-up and shutdown
         try:
             while not self._stop.is_set():
                 if process is None:
@@ -92,8 +99,13 @@ class LiveEncoder:
             if process is not None:
                 written_s = time.monotonic() - began
                 code = ffmpeg.stop(process)
-                self.log.info("ffmpeg finished (code %s) after %d frames in %.2f s (%d skipped)", code,
-                              self.frames_written, written_s, self.skipped)
+                self.log.info(
+                    "ffmpeg finished (code %s) after %d frames in %.2f s (%d skipped)",
+                    code,
+                    self.frames_written,
+                    written_s,
+                    self.skipped,
+                )
 
     def _launch(self):
         command = ffmpeg.build_command(self.settings, self.targets, restart=self.restarts)

@@ -23,7 +23,7 @@ from typing import Any
 
 # Zoom is accumulated multiplicatively while keyframes are missing; clamp it so hours of outage cannot overflow.
 _MAX_ZOOM = 1e4
-_BUFFER_TARGET = 0.5          # periods of content still queued when a keyframe arrives (≈ one keyframe behind)
+_BUFFER_TARGET = 0.5  # periods of content still queued when a keyframe arrives (≈ one keyframe behind)
 _SPEED_GAIN = 0.5
 _SPEED_LIMITS = (0.5, 2.0)
 
@@ -33,12 +33,13 @@ class _Entry:
     source: Any
     zoom: float
     rotation: float
-    tag: Any = None       # caller's description of the keyframe (labels, sequence number)
+    tag: Any = None  # caller's description of the keyframe (labels, sequence number)
 
 
 @dataclass
 class Shot:
     """What to draw now: `first` (always) blended towards `second` (if any) by `weight`."""
+
     first: Any
     first_zoom: float
     first_rotation: float
@@ -117,10 +118,10 @@ class KeyframeTimeline:
         while step > 0.0:
             if self._second is None:
                 zoom, rotation = self._drift
-                self._accumulate(zoom ** step, rotation * step)
+                self._accumulate(zoom**step, rotation * step)
                 return
             used = min(step, -self._phase)
-            self._accumulate(self._second.zoom ** used, self._second.rotation * used)
+            self._accumulate(self._second.zoom**used, self._second.rotation * used)
             self._phase += used
             step -= used
             if self._phase >= 0.0:
@@ -147,7 +148,7 @@ class KeyframeTimeline:
             p = self._phase
             shot.second = self._second.source
             shot.second_tag = self._second.tag
-            shot.second_zoom = self._second.zoom ** p
+            shot.second_zoom = self._second.zoom**p
             shot.second_rotation = self._second.rotation * p
             shot.weight = p + 1.0
         return shot

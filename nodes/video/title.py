@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PIL import Image as PilImage, ImageDraw, ImageFont
+from PIL import Image as PilImage
+from PIL import ImageDraw, ImageFont
 
-from nodes.start_picture import start_picture
-from nodes.video.overlay import clip_to_width, printable
+from ..common.start_picture import start_picture
+from .overlay import clip_to_width, printable
 
 WAITING = "dreaming..."
 
@@ -33,9 +34,14 @@ class TitleCard:
         centre_x, centre_y = self.width / 2, self.height / 2
         shadow = max(1, self.height // 200)
         if subject:
-            lines = [(clip_to_width(self._subject_font, subject, 0.9 * self.width), self._subject_font,
-                      centre_y - 0.04 * self.height),
-                     (WAITING, self._waiting_font, centre_y + 0.08 * self.height)]
+            lines = [
+                (
+                    clip_to_width(self._subject_font, subject, 0.9 * self.width),
+                    self._subject_font,
+                    centre_y - 0.04 * self.height,
+                ),
+                (WAITING, self._waiting_font, centre_y + 0.08 * self.height),
+            ]
         else:
             lines = [(WAITING, self._waiting_font, centre_y)]
         for text, font, y in lines:

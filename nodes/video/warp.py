@@ -53,8 +53,17 @@ class CpuWarper:
         matrix = zoom_matrix(w, h, self.size[0], self.size[1], zoom, rotation)
         return cv2.warpAffine(source, matrix, self.size, dst=dst, flags=cv2.INTER_LINEAR, borderMode=_CV_BORDER)
 
-    def render(self, out: np.ndarray, first, first_zoom: float, first_rotation: float,
-               second=None, second_zoom: float = 1.0, second_rotation: float = 0.0, weight: float = 0.0) -> np.ndarray:
+    def render(
+        self,
+        out: np.ndarray,
+        first,
+        first_zoom: float,
+        first_rotation: float,
+        second=None,
+        second_zoom: float = 1.0,
+        second_rotation: float = 0.0,
+        weight: float = 0.0,
+    ) -> np.ndarray:
         """Write (1 - weight) * warp(first) + weight * warp(second) into out (HxWx3 uint8)."""
         if second is None or weight <= 0.0:
             return self._warp(first, first_zoom, first_rotation, out)
@@ -80,12 +89,11 @@ class TorchWarper:
         self.size = (width, height)
         self._shape = (1, 3, height, width)
         # Normalised output coords -> output pixels (align_corners=False puts pixel centres at (2i+1)/n - 1).
-        self._out_to_pixels = np.array([[width / 2.0, 0, (width - 1) / 2.0],
-                                        [0, height / 2.0, (height - 1) / 2.0],
-                                        [0, 0, 1]])
+        self._out_to_pixels = np.array(
+            [[width / 2.0, 0, (width - 1) / 2.0], [0, height / 2.0, (height - 1) / 2.0], [0, 0, 1]]
+        )
         self._result = torch.empty((height, width, 3), dtype=torch.uint8, device=device)
-        self._host = torch.empty((height, width, 3), dtype=torch.uint8,
-                                 pin_memory=device.startswith("cuda"))
+        self._host = torch.empty((height, width, 3), dtype=torch.uint8, pin_memory=device.startswith("cuda"))
 
     def upload(self, image: np.ndarray):
         torch = self._torch
@@ -102,11 +110,19 @@ class TorchWarper:
     def _warp(self, source, zoom: float, rotation: float):
         functional = self._torch.nn.functional
         grid = functional.affine_grid(self._theta(source, zoom, rotation), self._shape, align_corners=False)
-        return functional.grid_sample(source, grid, mode="bilinear", padding_mode=_TORCH_PADDING,
-                                      align_corners=False)
+        return functional.grid_sample(source, grid, mode="bilinear", padding_mode=_TORCH_PADDING, align_corners=False)
 
-    def render(self, out: np.ndarray, first, first_zoom: float, first_rotation: float,
-               second=None, second_zoom: float = 1.0, second_rotation: float = 0.0, weight: float = 0.0) -> np.ndarray:
+    def render(
+        self,
+        out: np.ndarray,
+        first,
+        first_zoom: float,
+        first_rotation: float,
+        second=None,
+        second_zoom: float = 1.0,
+        second_rotation: float = 0.0,
+        weight: float = 0.0,
+    ) -> np.ndarray:
         torch = self._torch
         with torch.no_grad():
             if second is None or weight <= 0.0:
@@ -114,8 +130,11 @@ class TorchWarper:
             elif weight >= 1.0:
                 blended = self._warp(second, second_zoom, second_rotation)
             else:
-                blended = torch.lerp(self._warp(first, first_zoom, first_rotation),
-                                     self._warp(second, second_zoom, second_rotation), weight)
+                blended = torch.lerp(
+                    self._warp(first, first_zoom, first_rotation),
+                    self._warp(second, second_zoom, second_rotation),
+                    weight,
+                )
             self._result.copy_(blended[0].permute(1, 2, 0).add_(0.5).clamp_(0, 255))
             self._host.copy_(self._result)
         np.copyto(out, self._host.numpy())
@@ -138,6 +157,7 @@ def make_warper(width: int, height: int, device: str = "auto"):
         return CpuWarper(width, height)
     try:
         import torch
+
         has_cuda = torch.cuda.is_available()
     except ImportError:
         has_cuda = False

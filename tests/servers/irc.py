@@ -8,6 +8,7 @@ commands at a time; it never sends tags or RECONNECT. `RawIrcClient` is a second
 checking what arrives in the channel and for sending messages into it. `TwitchLikeServer` is a small scripted
 server for what ngircd cannot do (ACKed tags, tagged lines, PING on demand, RECONNECT).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -30,8 +31,7 @@ def free_port() -> int:
 
 
 class IrcServer:
-    def __init__(self, folder: Path, password: str | None = None, port: int | None = None,
-                 tls: bool = False):
+    def __init__(self, folder: Path, password: str | None = None, port: int | None = None, tls: bool = False):
         if not Path(NGIRCD).exists():
             pytest.skip("ngircd is not installed")
         self.folder = Path(folder)
@@ -48,27 +48,60 @@ class IrcServer:
     def _config_text(self) -> str:
         plain_port = free_port() if self.tls else self.port  # ngircd wants a plain port even when testing TLS
         lines = [
-            "[Global]", "\tName = irc.test.local", "\tInfo = dreamgraph test server",
-            "\tAdminInfo1 = tests", "\tAdminInfo2 = here", "\tAdminEMail = root@localhost",
-            f"\tPorts = {plain_port}", f"\tListen = {self.host}", "\tMotdPhrase = welcome",
+            "[Global]",
+            "\tName = irc.test.local",
+            "\tInfo = dreamgraph test server",
+            "\tAdminInfo1 = tests",
+            "\tAdminInfo2 = here",
+            "\tAdminEMail = root@localhost",
+            f"\tPorts = {plain_port}",
+            f"\tListen = {self.host}",
+            "\tMotdPhrase = welcome",
             f"\tPidFile = {self.folder / 'ngircd.pid'}",
         ]
         if self.password:
             lines.append(f"\tPassword = {self.password}")
-        lines += ["[Limits]", "\tMaxNickLength = 31", "\tPingTimeout = 120", "\tPongTimeout = 20",
-                  "[Options]", "\tPAM = no", "\tIdent = no", "\tDNS = no"]
+        lines += [
+            "[Limits]",
+            "\tMaxNickLength = 31",
+            "\tPingTimeout = 120",
+            "\tPongTimeout = 20",
+            "[Options]",
+            "\tPAM = no",
+            "\tIdent = no",
+            "\tDNS = no",
+        ]
         if self.tls:
             key_file = self.folder / "ngircd-key.pem"
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                            "-keyout", str(key_file), "-out", str(self.cert_file)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout",
+                    str(key_file),
+                    "-out",
+                    str(self.cert_file),
+                ],
+                check=True,
+                capture_output=True,
+            )
             lines += ["[SSL]", f"\tPorts = {self.port}", f"\tCertFile = {self.cert_file}", f"\tKeyFile = {key_file}"]
         return "\n".join(lines) + "\n"
 
     def start(self, timeout: float = 10.0) -> "IrcServer":
-        self.process = subprocess.Popen([NGIRCD, "-n", "-f", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [NGIRCD, "-n", "-f", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -102,8 +135,7 @@ class IrcServer:
 class RawIrcClient:
     """A plain socket IRC user: registers, joins a channel, sends and collects lines."""
 
-    def __init__(self, server: IrcServer, nick: str, channel: str, password: str | None = None,
-                 timeout: float = 10.0):
+    def __init__(self, server: IrcServer, nick: str, channel: str, password: str | None = None, timeout: float = 10.0):
         self.sock = socket.create_connection((server.host, server.port), timeout=timeout)
         if server.tls:
             context = ssl.create_default_context(cafile=str(server.cert_file))

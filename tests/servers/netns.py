@@ -44,8 +44,9 @@ class Process:
     """A command running inside a host's namespace, its output collected."""
 
     def __init__(self, argv: list[str], env: dict[str, str]):
-        self.popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._pump, daemon=True)
         self._reader.start()
@@ -128,17 +129,25 @@ class Network:
         return env
 
     def start(self, host: str, args: list[str], role: str = "", **env: str) -> Process:
-        """``python -m graph.cli ARGS`` on ``host``."""
-        proc = Process(["ip", "netns", "exec", self.hosts[host]["ns"], sys.executable, "-m", "graph.cli", *args],
-                       self.env(host, role, **env))
+        """``python -m dreamgraph.graph.cli ARGS`` on ``host``."""
+        proc = Process(
+            ["ip", "netns", "exec", self.hosts[host]["ns"], sys.executable, "-m", "dreamgraph.graph.cli", *args],
+            self.env(host, role, **env),
+        )
         self.processes.append(proc)
         return proc
 
-    def cli(self, host: str, args: list[str], role: str = "", timeout: float = 60.0,
-            **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["ip", "netns", "exec", self.hosts[host]["ns"], sys.executable, "-m", "graph.cli", *args],
-                              env=self.env(host, role, **env), cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout)
+    def cli(
+        self, host: str, args: list[str], role: str = "", timeout: float = 60.0, **env: str
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["ip", "netns", "exec", self.hosts[host]["ns"], sys.executable, "-m", "dreamgraph.graph.cli", *args],
+            env=self.env(host, role, **env),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def close(self):
         for proc in self.processes:

@@ -8,6 +8,7 @@
 Every publish is recorded (`record all`, unique file names), so a test can decode what arrived. `kill()` drops
 all connections at once like a crashed ingest; `start()` again brings it back on the same port.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -66,8 +67,11 @@ rtmp {{
         return f"rtmp://{self.host}:{self.port}/{self.application}/{key}"
 
     def start(self, timeout: float = 10.0) -> "RtmpServer":
-        self.process = subprocess.Popen([NGINX, "-p", str(self.folder), "-c", str(self.config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [NGINX, "-p", str(self.folder), "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,0 +1,75 @@
+"""What the chaos and soak benches watch while a graph runs: output frame gaps, node heartbeats and memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ..core.topics import STATUS_TOPIC
+
+
+def frame_gaps(arrivals: list[float], start: float, end: float, fps: float) -> dict:
+    """Gaps longer than 2 frame periods among arrivals within [start, end)."""
+    times = [t for t in arrivals if start <= t < end]
+    limit = 2.0 / fps
+    gaps = [b - a for a, b in zip(times, times[1:]) if b - a > limit]
+    minutes = max(end - start, 1e-9) / 60.0
+    return {
+        "frames": len(times),
+        "gaps": len(gaps),
+        "gaps_per_min": len(gaps) / minutes,
+        "max_gap_s": max(gaps, default=0.0),
+        "lost_s": sum(gaps),
+    }
+
+
+class StatusWatch(threading.Thread):
+    """Records every node's Status heartbeats: (arrival time, pid) per node."""
+
+    def __init__(self, client, seconds: float):
+        super().__init__(daemon=True)
+        self.client, self.seconds = client, seconds
+        self.seen: dict[str, list[tuple[float, int]]] = {}
+        self.lock = threading.Lock()
+
+    def run(self):
+        for env in self.client.listen(STATUS_TOPIC, self.seconds):
+            with self.lock:
+                self.seen.setdefault(env.msg.node, []).append((time.monotonic(), env.msg.pid))
+
+    def pid(self, node: str) -> int:
+        with self.lock:
+            beats = self.seen.get(node)
+            return beats[-1][1] if beats else 0
+
+    def pids(self) -> dict[str, int]:
+        with self.lock:
+            return {node: beats[-1][1] for node, beats in self.seen.items()}
+
+    def first_after(self, node: str, since: float, not_pid: int) -> float | None:
+        with self.lock:
+            for at, pid in self.seen.get(node, []):
+                if at >= since and pid != not_pid:
+                    return at
+        return None
+
+
+class MemoryWatch(threading.Thread):
+    """RSS of each node's current process once a second."""
+
+    def __init__(self, status: StatusWatch, until: float):
+        super().__init__(daemon=True)
+        self.status, self.until = status, until
+        self.samples: dict[str, list[float]] = {}
+
+    def run(self):
+        import psutil
+
+        while time.monotonic() < self.until:
+            for node, pid in self.status.pids().items():
+                try:
+                    rss = psutil.Process(pid).memory_info().rss / 2**20
+                except (psutil.Error, OSError):
+                    continue  # just killed, or not on this machine
+                self.samples.setdefault(node, []).append(rss)
+            time.sleep(1.0)

@@ -1,0 +1,51 @@
+"""The ``dreamgraph`` command line, one module per verb group as in ROS 2's ros2cli: launch (launch, check,
+graph), run, topic, node, param, bag, keys, bench and docs (nodes-doc).
+
+Commands that belong to an application (not to the framework) are plugged in through the entry-point groups
+``dreamgraph.commands`` (a typer app becomes a command group, a function a command) and ``dreamgraph.bench``
+(a function becomes ``dreamgraph bench NAME``).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import typer
+
+from . import bag, bench, docs, keys, launch, node, param, run, topic
+
+app = typer.Typer(help="dreamgraph: run and inspect node graphs.", no_args_is_help=True, add_completion=False)
+app.command("launch")(launch.launch)
+app.command("check")(launch.check)
+app.command("run")(run.run)
+app.command("graph")(launch.graph)
+app.add_typer(topic.app, name="topic")
+app.add_typer(node.app, name="node")
+app.add_typer(param.app, name="param")
+app.add_typer(keys.app, name="keys")
+app.add_typer(bag.app, name="bag")
+app.add_typer(bench.app, name="bench")
+app.command("nodes-doc")(docs.nodes_doc)
+
+
+def _plugins():
+    for ep in entry_points(group="dreamgraph.commands"):
+        try:
+            obj = ep.load()
+        except Exception as err:  # a broken optional plug-in must not break the whole CLI
+            typer.echo(f"warning: command {ep.name} unavailable: {err}", err=True)
+            continue
+        if isinstance(obj, typer.Typer):
+            app.add_typer(obj, name=ep.name)
+        else:
+            app.command(ep.name)(obj)
+    for ep in entry_points(group="dreamgraph.bench"):
+        try:
+            bench.app.command(ep.name)(ep.load())
+        except Exception as err:
+            typer.echo(f"warning: benchmark {ep.name} unavailable: {err}", err=True)
+
+
+def main():
+    _plugins()
+    app()

@@ -1,0 +1,44 @@
+"""``dreamgraph node list``: the nodes of the running graph."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .common import GraphOption, client, fail
+
+app = typer.Typer(help="Inspect the nodes of the running graph.", no_args_is_help=True)
+
+
+@app.command("list")
+def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5):
+    """Every node of the running graph: pid, state, restarts and message rates."""
+    graph_client = client(graph)
+    launches = graph_client.launch_states()
+    statuses = graph_client.statuses(seconds)
+    rows = {}
+    for state in launches.values():
+        for name, info in state.nodes.items():
+            rows[name] = dict(info)
+    for name, status in statuses.items():
+        row = rows.setdefault(name, {"state": "running", "restarts": 0, "machine": ""})
+        row["pid"] = status.pid
+        row["host"] = status.host
+        row["in"] = sum(i["rate"] for i in status.inputs.values() if not i.get("type", "").endswith(("ParamSet",)))
+        row["out"] = sum(o["rate"] for o in status.outputs.values())
+        row["errors"] = sum(status.errors.values())
+        row["heard"] = True
+    if not rows:
+        fail("no node found")
+    typer.echo(f"{'NAME':20} {'PID':>7} {'STATE':9} {'RESTARTS':>8} {'IN/s':>8} {'OUT/s':>8} {'ERRORS':>6}  MACHINE")
+    for name in sorted(rows):
+        r = rows[name]
+        state = r.get("state", "?")
+        if state == "running" and not r.get("heard"):
+            state = "silent"
+        typer.echo(
+            f"{name:20} {r.get('pid', 0) or '-':>7} {state:9} {r.get('restarts', 0):>8} "
+            f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6}  "
+            f"{r.get('machine') or r.get('host', '')}"
+        )

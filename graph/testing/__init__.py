@@ -1,0 +1,1 @@
+"""Test support: real graphs in a private runtime directory, driven from tests and benchmarks."""

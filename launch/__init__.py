@@ -1,0 +1,1 @@
+"""The launch files shipped with dreamgraph: package data, found by name (`dreamgraph launch stream`)."""

@@ -1,0 +1,2 @@
+"""What the application packages share: the message types, shared constants, the ImageNet labels and the
+start picture."""
