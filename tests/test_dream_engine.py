@@ -159,6 +159,17 @@ def test_dreamer_keyframes_keep_pixels_in_range_and_raise_the_target(lite0):
     assert 0.0 <= float(d.image.min()) and float(d.image.max()) <= 255.0
 
 
+def test_glance_thumbnail_leaves_only_what_a_thumbnail_shows(lite0):
+    """A 2-pixel checkerboard survives the plain glance shrink (to half the width) but not the 16-pixel thumbnail."""
+    size = {"width": 128, "height": 64, "glance_width": 64}
+    checker = torch.from_numpy(np.indices((64, 128)).sum(0) // 2 % 2 * 255.0).float().expand(1, 3, 64, 128)
+    plain = Dreamer(DreamSettings(**size), model=lite0)._shrink(checker)
+    thumb = Dreamer(DreamSettings(**size, glance_thumbnail=16), model=lite0)._shrink(checker)
+    assert plain.shape == thumb.shape == (1, 3, 32, 64)
+    assert float(plain.std()) > 50.0
+    assert float(thumb.std()) < 5.0
+
+
 def test_dreamer_adam_rule_in_the_fourier_basis_runs(lite0):
     d = Dreamer(DreamSettings(**TINY, update="adam", fourier_decay=1.0, seed=0), model=lite0)
     d.set_targets([BEE, VOLCANO], layout="vertical")

@@ -6,6 +6,7 @@ optimizer node runs, each subject starting from the last one's picture. Every ke
 a glance) to time the switch; the end-of-hold frames are judged, described (nodes/dream/picture.py) and
 compared with natural photos, and judged again after the stream's H.264 encode at its bitrate.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -27,8 +28,8 @@ from .settings import DreamSettings
 
 @dataclass(frozen=True)
 class Subject:
-    class_ids: tuple[int, ...]           # one id, or (bottom, top) for a top-bottom pair
-    hue: tuple[float, float] | None = None   # the arc (degrees) its dominant hue must fall in, for colour truth
+    class_ids: tuple[int, ...]  # one id, or (bottom, top) for a top-bottom pair
+    hue: tuple[float, float] | None = None  # the arc (degrees) its dominant hue must fall in, for colour truth
 
     @property
     def name(self) -> str:
@@ -38,27 +39,27 @@ class Subject:
 GREEN, YELLOW, ORANGE, RED, PINK = (70.0, 170.0), (35.0, 75.0), (10.0, 50.0), (330.0, 25.0), (290.0, 20.0)
 # Singles and pairs alternate so that every switch changes the picture's colour and shape.
 SUBJECTS = (
-    Subject((937,), GREEN),            # broccoli
-    Subject((980,)),                   # volcano
-    Subject((951,), YELLOW),           # lemon
-    Subject((107,)),                   # jellyfish
-    Subject((963, 980)),               # pizza (bottom) + volcano (top)
-    Subject((949,), RED),              # strawberry
-    Subject((309,)),                   # bee
-    Subject((950,), ORANGE),           # orange
-    Subject((309, 985)),               # bee + daisy
-    Subject((1,), ORANGE),             # goldfish
-    Subject((849,)),                   # teapot
-    Subject((277,), ORANGE),           # red fox
-    Subject((1, 973)),                 # goldfish + coral reef
-    Subject((943,), GREEN),            # cucumber
-    Subject((84,)),                    # peacock
-    Subject((130,), PINK),             # flamingo
-    Subject((779, 970)),               # school bus + alp
-    Subject((951, 107)),               # lemon + jellyfish
+    Subject((937,), GREEN),  # broccoli
+    Subject((980,)),  # volcano
+    Subject((951,), YELLOW),  # lemon
+    Subject((107,)),  # jellyfish
+    Subject((963, 980)),  # pizza (bottom) + volcano (top)
+    Subject((949,), RED),  # strawberry
+    Subject((309,)),  # bee
+    Subject((950,), ORANGE),  # orange
+    Subject((309, 985)),  # bee + daisy
+    Subject((1,), ORANGE),  # goldfish
+    Subject((849,)),  # teapot
+    Subject((277,), ORANGE),  # red fox
+    Subject((1, 973)),  # goldfish + coral reef
+    Subject((943,), GREEN),  # cucumber
+    Subject((84,)),  # peacock
+    Subject((130,), PINK),  # flamingo
+    Subject((779, 970)),  # school bus + alp
+    Subject((951, 107)),  # lemon + jellyfish
 )
 
-STREAM_BITS_PER_PIXEL = 4_500_000 / (25 * 1024 * 576)   # the Twitch preset at the default 1024x576, 25 fps
+STREAM_BITS_PER_PIXEL = 4_500_000 / (25 * 1024 * 576)  # the Twitch preset at the default 1024x576, 25 fps
 
 
 @dataclass
@@ -67,7 +68,7 @@ class HoldResult:
     frame: np.ndarray
     ranks: list[int]
     glance: list[int]
-    switch: int | None          # keyframes until the judge first recognised the subject (None: never)
+    switch: int | None  # keyframes until the judge first recognised the subject (None: never)
     switch_glance: int | None
     hue: float | None
 
@@ -75,7 +76,7 @@ class HoldResult:
 @dataclass
 class RunResult:
     holds: list[HoldResult] = field(default_factory=list)
-    per_keyframe: list[dict] = field(default_factory=list)   # picture figures of every keyframe, in order
+    per_keyframe: list[dict] = field(default_factory=list)  # picture figures of every keyframe, in order
     encoded_ranks: list[list[int]] = field(default_factory=list)
     second_ranks: list[list[int]] | None = None
     period_s: float = 0.0
@@ -92,10 +93,42 @@ class StreamEncoder:
         self.path = folder / "live.mp4"
         bitrate = int(STREAM_BITS_PER_PIXEL * width * height * 25)
         self.process = subprocess.Popen(
-            [self.exe, "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-             "-s", f"{width}x{height}", "-framerate", "25", "-i", "pipe:0", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-             "-preset", "veryfast", "-tune", "zerolatency", "-b:v", str(bitrate), "-maxrate", str(bitrate),
-             "-bufsize", str(2 * bitrate), "-g", "50", "-y", str(self.path)], stdin=subprocess.PIPE)
+            [
+                self.exe,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-s",
+                f"{width}x{height}",
+                "-framerate",
+                "25",
+                "-i",
+                "pipe:0",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-preset",
+                "veryfast",
+                "-tune",
+                "zerolatency",
+                "-b:v",
+                str(bitrate),
+                "-maxrate",
+                str(bitrate),
+                "-bufsize",
+                str(2 * bitrate),
+                "-g",
+                "50",
+                "-y",
+                str(self.path),
+            ],
+            stdin=subprocess.PIPE,
+        )
         self.count = 0
 
     def write(self, frame: np.ndarray) -> None:
@@ -109,9 +142,11 @@ class StreamEncoder:
         w, h = self.size
         size = w * h * 3
         wanted, frames = set(indices), {}
-        decoder = subprocess.Popen([self.exe, "-loglevel", "error", "-i", str(self.path), "-f", "rawvideo",
-                                    "-pix_fmt", "rgb24", "pipe:1"], stdout=subprocess.PIPE)
-        for index in range(max(indices) + 1):   # frame by frame: a whole run would not fit in memory
+        decoder = subprocess.Popen(
+            [self.exe, "-loglevel", "error", "-i", str(self.path), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+            stdout=subprocess.PIPE,
+        )
+        for index in range(max(indices) + 1):  # frame by frame: a whole run would not fit in memory
             data = decoder.stdout.read(size)
             if len(data) < size:
                 break
@@ -124,8 +159,16 @@ class StreamEncoder:
         return [frames[i] for i in indices]
 
 
-def run(settings: DreamSettings, subjects, hold: int, judge: Judge, second: Judge | None = None,
-        period_s: float | None = None, encode: bool = True, progress=None) -> RunResult:
+def run(
+    settings: DreamSettings,
+    subjects,
+    hold: int,
+    judge: Judge,
+    second: Judge | None = None,
+    period_s: float | None = None,
+    encode: bool = True,
+    progress=None,
+) -> RunResult:
     """Dream `subjects` one after another, `hold` keyframes each, with the node's live loop."""
     dreamer = Dreamer(settings)
     dreamer.set_image(None)
@@ -136,8 +179,9 @@ def run(settings: DreamSettings, subjects, hold: int, judge: Judge, second: Judg
         encoder = StreamEncoder(settings.width, settings.height, Path(folder)) if encode else None
         ends = []
         for number, subject in enumerate(subjects):
-            dreamer.set_targets(list(subject.class_ids), layout="single" if len(subject.class_ids) == 1
-                                else "top-bottom")
+            dreamer.set_targets(
+                list(subject.class_ids), layout="single" if len(subject.class_ids) == 1 else "top-bottom"
+            )
             switch = switch_glance = None
             for k in range(hold):
                 frame = loop.keyframe(out=out)
@@ -151,13 +195,22 @@ def run(settings: DreamSettings, subjects, hold: int, judge: Judge, second: Judg
                 if progress:
                     progress(number * hold + k + 1, len(subjects) * hold)
             ends.append(len(result.per_keyframe) - 1)
-            result.holds.append(HoldResult(subject, frame.copy(), judge.ranks(frame, subject.class_ids),
-                                           judge.glance_ranks(frame, subject.class_ids), switch, switch_glance,
-                                           dominant_hue(frame)))
+            result.holds.append(
+                HoldResult(
+                    subject,
+                    frame.copy(),
+                    judge.ranks(frame, subject.class_ids),
+                    judge.glance_ranks(frame, subject.class_ids),
+                    switch,
+                    switch_glance,
+                    dominant_hue(frame),
+                )
+            )
         result.period_s = loop.period
         if encoder:
-            result.encoded_ranks = [judge.ranks(f, h.subject.class_ids)
-                                    for f, h in zip(encoder.decoded(ends), result.holds)]
+            result.encoded_ranks = [
+                judge.ranks(f, h.subject.class_ids) for f, h in zip(encoder.decoded(ends), result.holds)
+            ]
     if second is not None:
         result.second_ranks = [second.ranks(h.frame, h.subject.class_ids) for h in result.holds]
     return result
@@ -171,8 +224,11 @@ def natural_frames(width: int, height: int) -> list[np.ndarray]:
         ch = min(h, round(w * height / width))
         cw = round(ch * width / height)
         y, x = (h - ch) // 2, (w - cw) // 2
-        frames.append(cv2.resize(np.ascontiguousarray(photo[y:y + ch, x:x + cw]), (width, height),
-                                 interpolation=cv2.INTER_AREA))
+        frames.append(
+            cv2.resize(
+                np.ascontiguousarray(photo[y : y + ch, x : x + cw]), (width, height), interpolation=cv2.INTER_AREA
+            )
+        )
     return frames
 
 
@@ -217,8 +273,9 @@ def picture_figures(described: list[dict], frames: list[np.ndarray]) -> dict[str
         "luminance_min": float(min(lum)),
         "luminance_max": float(max(lum)),
         "colourfulness_median": float(np.median([d["colourfulness"] for d in described])),
-        "colour_cast": float(np.hypot(np.mean([d["cast_rg"] for d in described]),
-                                      np.mean([d["cast_yb"] for d in described]))),
+        "colour_cast": float(
+            np.hypot(np.mean([d["cast_rg"] for d in described]), np.mean([d["cast_yb"] for d in described]))
+        ),
         "spectral_slope_median": float(np.median([d["spectral_slope"] for d in described])),
         "distinctness": distinctness(frames),
     }
@@ -252,12 +309,11 @@ def contact_sheet(result: RunResult, columns: int = 6) -> np.ndarray:
     for h in result.holds:
         frame = h.frame
         label = np.full((44, frame.shape[1], 3), 24, np.uint8)
-        cv2.putText(label, h.subject.name[:40], (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+        cv2.putText(label, h.subject.name[:40], (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
         ranks = "rank " + "/".join(str(r + 1) for r in h.ranks) + "   glance " + "/".join(str(r + 1) for r in h.glance)
         cv2.putText(label, ranks, (6, 37), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (190, 190, 190), 1, cv2.LINE_AA)
         tiles.append(np.pad(np.concatenate([frame, label]), ((3, 3), (3, 3), (0, 0))))
     while len(tiles) % columns:
         tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.concatenate(tiles[i:i + columns], axis=1) for i in range(0, len(tiles), columns)]
+    rows = [np.concatenate(tiles[i : i + columns], axis=1) for i in range(0, len(tiles), columns)]
     return np.concatenate(rows, axis=0)

@@ -5,6 +5,7 @@ measured keyframe period (an exponential average), or a fixed one for reproducib
 node and `bench live` run this same loop; the node walks it a step at a time (`steps`, then `finish`) so that it
 can serve its inputs between steps.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,9 +19,9 @@ from .transform import keyframe_motion
 
 class LiveLoop:
     def __init__(self, dreamer: Dreamer, period_s: float | None = None):
-        self.dreamer = dreamer               # may be replaced between steps (a new model, say)
+        self.dreamer = dreamer  # may be replaced between steps (a new model, say)
         self.fixed_period = period_s
-        self.period = period_s or 0.0      # seconds of video one keyframe stands for
+        self.period = period_s or 0.0  # seconds of video one keyframe stands for
         self.count = 0
         self.zoom, self.rotation = 1.0, 0.0
         self.steps_done = 0
@@ -33,8 +34,9 @@ class LiveLoop:
         dreamer and the step count are read afresh after each step, so a live change applies at once."""
         s = self.dreamer.settings
         moving = self.count > 0 or self.fixed_period
-        self.zoom, self.rotation = keyframe_motion(s.zoom_per_s, s.rotation_per_s, self.period) if moving \
-            else (1.0, 0.0)
+        self.zoom, self.rotation = (
+            keyframe_motion(s.zoom_per_s, s.rotation_per_s, self.period) if moving else (1.0, 0.0)
+        )
         self.dreamer.begin_keyframe(self.zoom, self.rotation)
         self.steps_done = 0
         while True:

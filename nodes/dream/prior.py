@@ -4,6 +4,7 @@ z = W @ (patch - mean) on the image's 0..255 - 128 scale; loss = mean(log(1 + (z
 large whitened responses, smooth natural texture small ones, so descending this loss removes the
 high-frequency garbage that class gradients produce. Patches are a conv2d with the filters (no unfold).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,14 +22,19 @@ SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle
 
 @dataclass
 class PriorParams:
-    filters: np.ndarray   # (K, 3*8*8) whitening filters over (channel, y, x) patches
-    mean: np.ndarray      # (3*8*8,) mean patch on the 0..255 - 128 scale
-    mu: np.ndarray        # (K,) location of each whitened response
-    v: float              # Student-t scale (the original used ~0.665)
+    filters: np.ndarray  # (K, 3*8*8) whitening filters over (channel, y, x) patches
+    mean: np.ndarray  # (3*8*8,) mean patch on the 0..255 - 128 scale
+    mu: np.ndarray  # (K,) location of each whitened response
+    v: float  # Student-t scale (the original used ~0.665)
 
     def save(self, path) -> None:
-        np.savez(path, filters=self.filters.astype(np.float32), mean=self.mean.astype(np.float32),
-                 mu=self.mu.astype(np.float32), v=np.float32(self.v))
+        np.savez(
+            path,
+            filters=self.filters.astype(np.float32),
+            mean=self.mean.astype(np.float32),
+            mu=self.mu.astype(np.float32),
+            v=np.float32(self.v),
+        )
 
     @classmethod
     def load(cls, path=None) -> "PriorParams":
@@ -39,8 +45,9 @@ class PriorParams:
 def skimage_photos() -> list[np.ndarray]:
     """scikit-image's bundled colour photographs (no download)."""
     import skimage.data
+
     images = [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS]
-    return [(img[0] if isinstance(img, tuple) else img)[..., :3] for img in images]   # stereo: left view
+    return [(img[0] if isinstance(img, tuple) else img)[..., :3] for img in images]  # stereo: left view
 
 
 def load_images(source: str) -> list[np.ndarray]:
@@ -48,6 +55,7 @@ def load_images(source: str) -> list[np.ndarray]:
     if source == "skimage":
         return skimage_photos()
     import cv2
+
     images = []
     for path in sorted(Path(source).iterdir()):
         img = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
@@ -82,6 +90,7 @@ def _random_patches(images, count: int, rng: np.random.Generator) -> np.ndarray:
 def fit_prior(images, patches: int = 200_000, eps: float = 1.0, seed: int = 0) -> PriorParams:
     """ZCA-whiten random 8x8x3 patches and fit a Student-t to the whitened responses (deterministic per seed)."""
     from scipy import stats
+
     rng = np.random.default_rng(seed)
     p = _random_patches(images, patches, rng).astype(np.float64)
     mean = p.mean(0)
@@ -93,8 +102,7 @@ def fit_prior(images, patches: int = 200_000, eps: float = 1.0, seed: int = 0) -
     mu = np.median(z, axis=0)
     sample = (z - mu).ravel()[rng.choice(z.size, 50_000, replace=False)]
     df, _, scale = stats.t.fit(sample, floc=0.0)
-    return PriorParams(filters.astype(np.float32), mean.astype(np.float32), mu.astype(np.float32),
-                       float(df * scale ** 2))
+    return PriorParams(filters.astype(np.float32), mean.astype(np.float32), mu.astype(np.float32), float(df * scale**2))
 
 
 class PatchPrior(nn.Module):

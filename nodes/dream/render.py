@@ -5,6 +5,7 @@ rotation, runs steps_per_keyframe steps and copies the result to the host once. 
 touches the host, so on CUDA a whole step is captured in a CUDA graph and replayed.
 `dream()` is the one-call version for scripts and the CLI.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,21 @@ log = logging.getLogger(__name__)
 MAX_TARGETS = 8
 # settings that need a new model / new image-sized state / only a new scalar
 MODEL_KEYS = {"model", "weights", "pretrained", "device", "channels_last", "dtype"}
-_STATE_KEYS = {"width", "height", "glance_width", "glance_thumbnail", "update", "prior_scales", "prior_stride", "prior_path", "jitter",
-               "decorrelate_colour", "fourier_decay", "cuda_graphs", "compile"}
+_STATE_KEYS = {
+    "width",
+    "height",
+    "glance_width",
+    "glance_thumbnail",
+    "update",
+    "prior_scales",
+    "prior_stride",
+    "prior_path",
+    "jitter",
+    "decorrelate_colour",
+    "fourier_decay",
+    "cuda_graphs",
+    "compile",
+}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -109,8 +123,10 @@ class Dreamer:
         """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
         s = self.settings
         if s.width < self.model.min_size or s.height < self.model.min_size:
-            raise ValueError(f"model {s.model} needs images of at least {self.model.min_size}x{self.model.min_size}"
-                             f", got {s.width}x{s.height}")
+            raise ValueError(
+                f"model {s.model} needs images of at least {self.model.min_size}x{self.model.min_size}"
+                f", got {s.width}x{s.height}"
+            )
         if image is None:
             image = (128.0 + s.init_noise * torch.randn(1, 3, s.height, s.width, device=self.device)).clamp_(0, 255)
         elif image.shape[-2:] != (s.height, s.width):
@@ -141,8 +157,9 @@ class Dreamer:
 
     def _autocast(self):
         # no cast cache: a CUDA graph must not capture casts that live outside it (the weights are cast already)
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None,
-                              cache_enabled=False)
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None, cache_enabled=False
+        )
 
     def _model_input(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
@@ -155,7 +172,7 @@ class Dreamer:
             fresh = (128.0 + s.init_noise * torch.randn(1, 3, s.height, s.width, device=self.device)).clamp_(0, 255)
         else:
             fresh = to_tensor(image, s.width, s.height, self.device)
-        self.image.copy_(fresh)   # in place: a captured graph keeps pointing at self.image
+        self.image.copy_(fresh)  # in place: a captured graph keeps pointing at self.image
 
     def set_targets(self, class_ids, weights=None, layout: str | None = None) -> None:
         """Aim at new classes (ValueError for ids outside 0..999, an empty list or too many targets)."""
@@ -229,7 +246,7 @@ class Dreamer:
         """d loss / d x at a jittered view of x."""
         xj = self.jitter(x)
         if compiled and self._compiled_loss is not None:
-            try:   # around backward too: inductor compiles the backward at its first call
+            try:  # around backward too: inductor compiles the backward at its first call
                 return torch.autograd.grad(self._compiled_loss(xj, self._prior_on, self._glance_on), x)[0]
             except Exception as e:  # no C++ compiler / triton, an op inductor refuses: stay correct, just slower
                 log.warning("torch.compile failed (%s: %s); running eagerly", type(e).__name__, e)
@@ -256,7 +273,7 @@ class Dreamer:
         saved = self.image.clone()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):   # warm-up outside the capture: cudnn autotuning, lazy allocations
+        with torch.cuda.stream(side):  # warm-up outside the capture: cudnn autotuning, lazy allocations
             for _ in range(3):
                 self._step()
         torch.cuda.current_stream().wait_stream(side)
@@ -288,8 +305,9 @@ class Dreamer:
         for _ in range(steps):
             self._step()
 
-    def keyframe(self, steps: int | None = None, zoom: float = 1.0, rotation: float = 0.0,
-                 out: np.ndarray | None = None) -> np.ndarray:
+    def keyframe(
+        self, steps: int | None = None, zoom: float = 1.0, rotation: float = 0.0, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Zoom/rotate the current image, reset the optimiser, run the steps; return the result as HxWx3 uint8
         (written into `out` when given). The same as begin_keyframe, run_steps and finish_keyframe."""
         start = time.perf_counter()
@@ -324,13 +342,19 @@ class Dreamer:
 def octave_sizes(width: int, height: int, octaves: int, scale: float, min_size: int) -> list[tuple[int, int]]:
     sizes = []
     for k in reversed(range(max(1, octaves))):
-        f = max(scale ** k, 1.0)
+        f = max(scale**k, 1.0)
         sizes.append((max(min_size, round(width / f)), max(min_size, round(height / f))))
     return sizes
 
 
-def dream(image: np.ndarray | None, targets, settings: DreamSettings | None = None, weights=None,
-          progress: Callable[[int, int], None] | None = None, model: SpatialClassifier | None = None) -> np.ndarray:
+def dream(
+    image: np.ndarray | None,
+    targets,
+    settings: DreamSettings | None = None,
+    weights=None,
+    progress: Callable[[int, int], None] | None = None,
+    model: SpatialClassifier | None = None,
+) -> np.ndarray:
     """Dream `targets` (ImageNet class ids) into `image` (HxWx3 uint8, or None for noise); return HxWx3 uint8.
 
     Runs settings.steps steps in keyframes of settings.steps_per_keyframe, zooming between keyframes as the

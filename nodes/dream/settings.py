@@ -5,6 +5,7 @@ at a glance, with natural photos' statistics beside it) and checked with `dreamg
 Adam stepping in the decorrelated-colour 1/f Fourier basis, the glance objective, the per-keyframe tone
 normaliser and the patch prior (docs/BENCHMARKS.md).
 """
+
 from __future__ import annotations
 
 import typing
@@ -19,51 +20,51 @@ DTYPES = ("auto", "float32", "bfloat16")
 @dataclass
 class DreamSettings:
     # model
-    model: str = "lite0"                 # lite0 | lite2 | vgg16 | vgg19
-    weights: str | None = None           # explicit weights file (VGG); None = package / torch hub cache
-    pretrained: bool = True              # False = random weights (tests and speed benches only)
+    model: str = "lite0"  # lite0 | lite2 | vgg16 | vgg19
+    weights: str | None = None  # explicit weights file (VGG); None = package / torch hub cache
+    pretrained: bool = True  # False = random weights (tests and speed benches only)
     # image
     width: int = 512
     height: int = 288
     # optimisation
-    steps: int = 200                     # total steps for dream()
+    steps: int = 200  # total steps for dream()
     steps_per_keyframe: int = 10
-    update: str = "adam"                 # adam: Adam on the pixels; sign: the 2015 original's effective rule
-    step_size: float = 4.0               # pixels on the 0..255 scale per sign step (Adam: its learning rate)
+    update: str = "adam"  # adam: Adam on the pixels; sign: the 2015 original's effective rule
+    step_size: float = 4.0  # pixels on the 0..255 scale per sign step (Adam: its learning rate)
     # objective
     layout: str = "top-bottom"
-    other_weight: float = 1.0            # weight of "+ mean of all logits" (pushes every other class down)
-    glance: float = 3.0                  # weight of the same objective on the whole picture shrunk to
-    glance_width: int = 224              # this width (the net's own input size), where a subject must show
-                                         # as one shape, not as texture (0 = off; off when not a shrink)
-    glance_thumbnail: int = 0            # first shrink the glance view to this width and scale it back up, so
-                                         # only what a thumbnail shows counts (0 = off)
+    other_weight: float = 1.0  # weight of "+ mean of all logits" (pushes every other class down)
+    glance: float = 3.0  # weight of the same objective on the whole picture shrunk to
+    glance_width: int = 224  # this width (the net's own input size), where a subject must show
+    # as one shape, not as texture (0 = off; off when not a shrink)
+    glance_thumbnail: int = 0  # first shrink the glance view to this width and scale it back up, so
+    # only what a thumbnail shows counts (0 = off)
     # image prior (Student-t on whitened 8x8x3 patches)
     prior_strength: float = 1.0
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
-    prior_stride: int = 8                # patch stride in pixels (scale s: stride/s); jitter moves the grid so
-                                         # every patch is seen. 8 vs 4: faster, mixed quality (docs/BENCHMARKS.md)
-    prior_path: str | None = None        # .npz from `dreamgraph prior fit`; None = the shipped default
+    prior_stride: int = 8  # patch stride in pixels (scale s: stride/s); jitter moves the grid so
+    # every patch is seen. 8 vs 4: faster, mixed quality (docs/BENCHMARKS.md)
+    prior_path: str | None = None  # .npz from `dreamgraph prior fit`; None = the shipped default
     # motion between keyframes (the video zoom)
     zoom_per_s: float = 0.05
-    rotation_per_s: float = 0.0          # degrees per second
-    period_s: float = 1.0                # seconds of video one keyframe stands for when dreaming offline
+    rotation_per_s: float = 0.0  # degrees per second
+    period_s: float = 1.0  # seconds of video one keyframe stands for when dreaming offline
     # quality tricks
-    jitter: int = 16                     # random roll by up to this many pixels every step (0 = off)
-    octaves: int = 1                     # dream(): coarse-to-fine octaves (1 = off)
+    jitter: int = 16  # random roll by up to this many pixels every step (0 = off)
+    octaves: int = 1  # dream(): coarse-to-fine octaves (1 = off)
     octave_scale: float = 1.4
-    decorrelate_colour: bool = True      # step in ImageNet's decorrelated colour basis
-    fourier_decay: float = 1.5           # step in Fourier coefficients scaled by 1/f^decay (0 = pixels)
-    blur_sigma: float = 0.0              # Gaussian blur of the image after each keyframe (0 = off)
-    normalise: float = 0.5               # per keyframe, pull luminance, contrast and colour this far into
-                                         # natural photos' ranges (nodes/dream/tone.py; 0 = off)
-    init_noise: float = 8.0              # std of the noise around grey 128 for an image started from nothing
+    decorrelate_colour: bool = True  # step in ImageNet's decorrelated colour basis
+    fourier_decay: float = 1.5  # step in Fourier coefficients scaled by 1/f^decay (0 = pixels)
+    blur_sigma: float = 0.0  # Gaussian blur of the image after each keyframe (0 = off)
+    normalise: float = 0.5  # per keyframe, pull luminance, contrast and colour this far into
+    # natural photos' ranges (nodes/dream/tone.py; 0 = off)
+    init_noise: float = 8.0  # std of the noise around grey 128 for an image started from nothing
     # execution
     device: str = "auto"
-    dtype: str = "auto"                  # auto = bfloat16 autocast on CUDA, float32 on CPU
-    channels_last: bool = True           # CUDA only (slower on this CPU)
-    cuda_graphs: bool = True             # capture a whole step in a CUDA graph (CUDA only)
-    compile: bool = False                # torch.compile the loss and its backward: faster steps, a slow first one
+    dtype: str = "auto"  # auto = bfloat16 autocast on CUDA, float32 on CPU
+    channels_last: bool = True  # CUDA only (slower on this CPU)
+    cuda_graphs: bool = True  # capture a whole step in a CUDA graph (CUDA only)
+    compile: bool = False  # torch.compile the loss and its backward: faster steps, a slow first one
     seed: int | None = None
 
     def __post_init__(self):
@@ -84,9 +85,19 @@ class DreamSettings:
 
     def plain(self) -> "DreamSettings":
         """The baseline of the quality bench: the same model and steps, no prior, no motion, no tricks."""
-        return replace(self, prior_strength=0.0, zoom_per_s=0.0, rotation_per_s=0.0, jitter=0, octaves=1,
-                       decorrelate_colour=False, fourier_decay=0.0, blur_sigma=0.0, normalise=0.0,
-                       glance=0.0)
+        return replace(
+            self,
+            prior_strength=0.0,
+            zoom_per_s=0.0,
+            rotation_per_s=0.0,
+            jitter=0,
+            octaves=1,
+            decorrelate_colour=False,
+            fourier_decay=0.0,
+            blur_sigma=0.0,
+            normalise=0.0,
+            glance=0.0,
+        )
 
     @classmethod
     def names(cls) -> list[str]:

@@ -5,6 +5,7 @@ to white, to black or to a tint. Once per keyframe the picture's mean luma and l
 spread and tint, are pulled into ranges measured on natural photos (`bench live`'s natural case), and
 channels near 0 and 255 bend softly instead of clipping. Everything stays on the device (no host sync).
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,8 +16,8 @@ _LUMA = (0.299, 0.587, 0.114)
 LUMA_MEAN = (90.0, 150.0)
 LUMA_STD = (40.0, 62.0)
 CHROMA_STD = (24.0, 56.0)
-TINT_MAX = 40.0          # largest picture-wide chroma offset (a subject's own colour, not a cast)
-KNEE = 24.0              # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
+TINT_MAX = 40.0  # largest picture-wide chroma offset (a subject's own colour, not a cast)
+KNEE = 24.0  # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
 
 
 class ToneNormaliser:

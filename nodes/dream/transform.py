@@ -1,4 +1,5 @@
 """Image motion and robustness transforms, all on the device (no host round trips, CUDA-graph friendly)."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,7 @@ def zoom_rotate(image: torch.Tensor, zoom: float, degrees: float = 0.0) -> torch
     a = math.radians(degrees)
     cos, sin = math.cos(a) / zoom, math.sin(a) / zoom
     # output normalised coords -> pixels (scale by w/2, h/2) -> rotate/scale -> back to normalised
-    theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=torch.float32,
-                         device=image.device)
+    theta = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=torch.float32, device=image.device)
     grid = F.affine_grid(theta.expand(n, 2, 3).to(image.dtype), list(image.shape), align_corners=False)
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
@@ -56,7 +56,9 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     k = torch.exp(-0.5 * (x / sigma) ** 2)
     k = k / k.sum()
     c = image.shape[1]
-    out = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1),
-                   groups=c)
-    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1),
-                    groups=c)
+    out = F.conv2d(
+        F.pad(image, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c
+    )
+    return F.conv2d(
+        F.pad(out, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c
+    )

@@ -11,6 +11,7 @@ picture-wide brightness, which drifted live pictures to white or black and washe
 each coordinate by ~step_size * sign(grad). "adam" is a plain Adam. State is reset at each keyframe and
 pixels are clipped to [0, 255] after every step.
 """
+
 from __future__ import annotations
 
 import torch
@@ -88,8 +89,8 @@ class AdamStep:
         self.t.add_(1.0)
         self.m.lerp_(grad, 1.0 - self.b1)
         self.v.mul_(self.b2).addcmul_(grad, grad, value=1.0 - self.b2)
-        m_hat = self.m / (1.0 - self.b1 ** self.t)
-        v_hat = self.v / (1.0 - self.b2 ** self.t)
+        m_hat = self.m / (1.0 - self.b1**self.t)
+        v_hat = self.v / (1.0 - self.b2**self.t)
         return self.step_size * m_hat / (v_hat.sqrt() + self.eps)
 
 
