@@ -120,3 +120,46 @@ def test_nodes_are_named_by_short_name_or_module(tmp_path):
     assert len(problems) == 1, result.stderr
     assert "nodes.2.node: cannot import node module 'schedulr'" in problems[0]
     assert "installed nodes: interpolator, optimizer" in problems[0]
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """The billion laughs: each level is nine aliases of the one before, 9**levels values once expanded."""
+    names = "abcdefghijklmnop"[:levels]
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]" for before, name in zip(names, names[1:])]
+    return "\n".join(lines + [f"nodes: *{names[-1]}", ""])
+
+
+HOSTILE = {
+    "alias_bomb.yaml": _alias_bomb(),
+    "deep.yaml": "nodes: " + "[" * 5000 + "]" * 5000 + "\n",
+    "huge.yaml": "nodes: []\n" + "#" * (2 << 20) + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_check_refuses_hostile_yaml_quickly_and_clearly(tmp_path, name):
+    (tmp_path / name).write_text(HOSTILE[name])
+    result = check(str(tmp_path / name))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    assert f"{tmp_path / name}" in result.stderr + result.stdout
+    assert any(w in result.stderr + result.stdout for w in ("aliases", "nested deeper", "larger than", "values once"))
+
+
+def test_an_included_file_that_is_no_launch_file_shows_only_its_line(tmp_path):
+    (tmp_path / "key.txt").write_text("root:x:0:0:root:/root:/bin/bash\nstream key: live_123456_secret\n")
+    (tmp_path / "graph.yaml").write_text("nodes: []\ninclude:\n  - file: key.txt\n")
+    result = check(str(tmp_path / "graph.yaml"))
+    assert result.returncode != 0
+    out = result.stderr + result.stdout
+    assert "key.txt:" in out
+    assert "live_123456_secret" not in out and "stream key" not in out and "/bin/bash" not in out
+
+
+def test_check_does_not_import_standard_library_modules_named_as_nodes(tmp_path):
+    (tmp_path / "graph.yaml").write_text("nodes:\n  - {name: zen, node: this}\n")
+    result = check(str(tmp_path / "graph.yaml"))
+    assert result.returncode != 0
+    assert "Zen of Python" not in result.stdout + result.stderr
+    assert "standard library module" in result.stderr + result.stdout

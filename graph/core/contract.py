@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import sys
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -146,6 +147,9 @@ def load_node_class(ref: str):
     module_name, _, class_name = ref.partition(":")
     installed = node_modules()
     module_name = installed.get(module_name, module_name)
+    if module_name.partition(".")[0] in sys.stdlib_module_names:
+        # importing runs the module: `node: this` would print, `node: antigravity` open a browser
+        raise ValueError(f"{module_name!r} is a Python standard library module, not a node module")
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:

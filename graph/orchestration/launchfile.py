@@ -61,6 +61,11 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 SUBST_RE = re.compile(r"\$\{(arg|env):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_ENV_RE = re.compile(r"KEY|TOKEN|SECRET|PASS|OAUTH", re.I)
 MAX_INCLUDE_DEPTH = 8
+# Launch files are small; these bounds stop hostile YAML (alias bombs, deep nesting) before it is built.
+MAX_LAUNCH_BYTES = 1 << 20
+MAX_ALIASES = 256
+MAX_NESTING = 64
+MAX_VALUES = 100_000
 LAUNCH_ENTRY_POINTS = "dreamgraph.launch"  # packages whose *.yaml files are launch files found by name
 
 
@@ -101,14 +106,41 @@ class Launch:
     notes: list[str] = field(default_factory=list)  # advice that is not an error (optional variables unset)
 
 
+class LaunchFileTooLarge(ValueError):
+    """A launch file beyond the bounds any real graph needs (a YAML bomb, or not a launch file at all)."""
+
+
+def _check_bounds(text: str) -> None:
+    """Raise LaunchFileTooLarge for a file too big, too deeply nested or with too many aliases. PyYAML's event
+    parser is iterative, so this reads a hostile file in bounded time and stack before anything is composed."""
+    if len(text) > MAX_LAUNCH_BYTES:
+        raise LaunchFileTooLarge(f"larger than {MAX_LAUNCH_BYTES} bytes")
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise LaunchFileTooLarge(f"line {event.start_mark.line + 1}: nested deeper than {MAX_NESTING} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise LaunchFileTooLarge(f"line {event.start_mark.line + 1}: more than {MAX_ALIASES} aliases")
+
+
 class _Located:
     """YAML values with the line of every mapping key and sequence item."""
 
     def __init__(self, path: str):
         self.path = path
         self.lines: dict[tuple, int] = {}
+        self.values = 0
 
     def build(self, node: yaml.Node, at: tuple = ()) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:  # aliases within the bound can still expand exponentially
+            raise LaunchFileTooLarge(f"more than {MAX_VALUES} values once aliases are expanded")
         self.lines.setdefault(at, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out = {}
@@ -167,22 +199,34 @@ class _Parser:
         except OSError as err:
             self.problems.append(f"{included_from or path}: cannot read {path}: {err.strerror}")
             return
+        # An included file may be anything the launch file names (a key file, /etc/shadow): its problems give line
+        # numbers only, never its text, until it shows itself to be a launch file.
+        quiet = bool(included_from)
         try:
+            _check_bounds(text)
             tree = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""
-            self.problems.append(f"{path}{line}: (syntax): {getattr(err, 'problem', None) or err}")
+            what = "not valid YAML" if quiet else getattr(err, "problem", None) or err
+            self.problems.append(f"{path}{line}: (syntax): {what}")
+            return
+        except LaunchFileTooLarge as err:
+            self.problems.append(f"{path}: (syntax): {err}")
             return
         try:
             data = loc.build(tree) if tree is not None else {}
+        except LaunchFileTooLarge as err:
+            self.problems.append(f"{path}: (syntax): {err}")
+            return
         except (yaml.YAMLError, ValueError, TypeError, AttributeError) as err:
             # A scalar with a tag PyYAML cannot build (!!python/object, a malformed !!timestamp or !!binary).
             mark = getattr(err, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""
-            self.problems.append(f"{path}{line}: (syntax): cannot read a value: {getattr(err, 'problem', None) or err}")
+            what = "" if quiet else f": {getattr(err, 'problem', None) or err}"
+            self.problems.append(f"{path}{line}: (syntax): cannot read a value{what}")
             return
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or (quiet and not data.keys() & TOP_KEYS):
             self.problem(loc, (), "a launch file must be a mapping with a 'nodes' list")
             return
         self.check_keys(loc, (), data, TOP_KEYS)
