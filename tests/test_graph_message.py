@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from test_graph_helpers import same_message, sample_messages, spawn_sample_publisher
 
 from dreamgraph.graph.core import message as wire
+from dreamgraph.graph.core import transport
 from dreamgraph.graph.core.message import Counter, DecodeError, Image, Text
 from dreamgraph.graph.core.transport import Delivery, Publisher, Subscription
 
@@ -265,4 +266,32 @@ def test_subscription_ignores_longer_topics_with_the_same_prefix(ipc_dir):
         assert [e.msg.text for e in sub.buffer] == ["right"]
     finally:
         sub.close()
+        pub.close()
+
+
+def test_a_subscription_flood_is_bounded_and_forgotten(ipc_dir, monkeypatch):
+    monkeypatch.setattr(transport, "MAX_TRACKED_TOPICS", 50)
+    ctx = zmq.Context.instance()
+    pub = Publisher(ctx, [f"ipc://{ipc_dir}/t.sock"], "t#1")
+    flood = ctx.socket(zmq.SUB)
+    try:
+        flood.connect(pub.endpoints[0])
+        topics = [f"made-up/{i}\0".encode() for i in range(200)]
+        for topic in topics:
+            flood.setsockopt(zmq.SUBSCRIBE, topic)
+        end = time.monotonic() + 10
+        while len(pub.subscribers) + pub.untracked_subscriptions < 200 and time.monotonic() < end:
+            pub.socket.poll(50)
+            pub.handle_subscriptions()
+        assert len(pub.subscribers) == 50
+        assert pub.untracked_subscriptions == 150
+        for topic in topics:
+            flood.setsockopt(zmq.UNSUBSCRIBE, topic)
+        end = time.monotonic() + 10
+        while pub.subscribers and time.monotonic() < end:
+            pub.socket.poll(50)
+            pub.handle_subscriptions()
+        assert pub.subscribers == {}
+    finally:
+        flood.close(0)
         pub.close()

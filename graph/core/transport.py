@@ -27,6 +27,7 @@ HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 4000
 CONNECT_TIMEOUT_MS = 2000
 ARRIVALS_KEPT = 512  # arrival times kept per input for its measured rate (20 s at 25 Hz)
+MAX_TRACKED_TOPICS = 4096  # a real graph has tens of topics; the bound only stops a subscription flood
 
 
 def keep_alive(sock: zmq.Socket):
@@ -81,7 +82,8 @@ class Publisher:
         self._latched: dict[str, list] = {}
         self.latched_topics: set[str] = set()
         self.sent: dict[str, int] = collections.defaultdict(int)
-        self.subscribers: dict[str, int] = collections.defaultdict(int)
+        self.subscribers: dict[str, int] = {}
+        self.untracked_subscriptions = 0  # subscriptions beyond MAX_TRACKED_TOPICS, not counted
 
     def publish(self, topic: str, msg: wire.Message, track: bool = False):
         self._seq[topic] += 1
@@ -106,10 +108,21 @@ class Publisher:
                 topic = wire.decode_topic(topic_frame)
             except wire.DecodeError:
                 continue
-            self.subscribers[topic] += 1 if subscribed else -1
+            self._count_subscriber(topic, 1 if subscribed else -1)
             if subscribed and topic in self._latched:
                 # Subscribers drop the duplicate this gives to those already subscribed (same source and seq).
                 self.socket.send_multipart(self._latched[topic], copy=False)
+
+    def _count_subscriber(self, topic: str, change: int) -> None:
+        """Keep subscriber counts for at most MAX_TRACKED_TOPICS topics, dropping a topic when its last subscriber
+        leaves, so a peer subscribing to endless made-up topics cannot grow this process without bound."""
+        count = self.subscribers.get(topic, 0) + change
+        if count <= 0:
+            self.subscribers.pop(topic, None)
+        elif topic in self.subscribers or len(self.subscribers) < MAX_TRACKED_TOPICS:
+            self.subscribers[topic] = count
+        else:
+            self.untracked_subscriptions += 1
 
     def close(self):
         self.socket.close(0)
