@@ -29,7 +29,9 @@ class Interpolator(Node):
     """
 
     keyframes = Input(Keyframe, "keyframes", delivery="queue:8", doc="dreamed keyframes with their zoom and rotation")
-    overlay = Input(Overlay, "overlay", delivery="latest", doc="caption drawn on the video (empty: none)")
+    overlay = Input(
+        Overlay, "overlay", delivery="latest", doc="caption drawn on the video (empty: none)", optional=True
+    )
     video = Output(
         Image,
         "video",

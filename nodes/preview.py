@@ -54,14 +54,15 @@ class Preview(Node):
     """
 
     video = Input(Image, "video", delivery="latest", doc="frames to show")
-    overlay = Input(Overlay, "overlay", delivery="latest", doc="the caption currently on the video")
-    target = Input(Target, "target", delivery="latest", doc="what is being dreamed of")
+    overlay = Input(Overlay, "overlay", delivery="latest", doc="the caption currently on the video", optional=True)
+    target = Input(Target, "target", delivery="latest", doc="what is being dreamed of", optional=True)
     status = Input(Status, STATUS_TOPIC, delivery="queue:64", doc="heartbeats of every node")
     answer = Input(
         ChatReply,
         "request_answer",
         delivery="queue:256",
         doc="the scheduler's answers; those to the box's requests are shown on the page",
+        optional=True,
     )
     chat = Output(ChatMessage, "chat", doc="requests typed into the page (source 'web')")
 

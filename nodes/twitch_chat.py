@@ -25,7 +25,11 @@ class TwitchChat(Node):
 
     chat = Output(ChatMessage, "chat", doc="every chat line of the channel (source 'twitch')")
     chat_reply = Input(
-        ChatReply, "chat_reply", delivery="queue:100", doc="lines to post; those for another channel are ignored"
+        ChatReply,
+        "chat_reply",
+        delivery="queue:100",
+        doc="lines to post; those for another channel are ignored",
+        optional=True,
     )
 
     channel = Param(str, "", doc="the channel to join, with or without '#' (required)")

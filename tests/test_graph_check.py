@@ -163,3 +163,46 @@ def test_check_does_not_import_standard_library_modules_named_as_nodes(tmp_path)
     assert result.returncode != 0
     assert "Zen of Python" not in result.stdout + result.stderr
     assert "standard library module" in result.stderr + result.stdout
+
+
+def _wiring(tmp_path, text: str, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "graph.yaml").write_text(text)
+    return check(str(tmp_path / "graph.yaml"), *args)
+
+
+def test_check_finds_a_remap_typo_and_suggests_the_topic(tmp_path):
+    result = _wiring(
+        tmp_path,
+        "nodes:\n"
+        "  - {name: tick, node: dreamgraph.graph.builtin.ticker}\n"
+        "  - {name: count, node: dreamgraph.graph.builtin.counter, remap: {ticks: tiks}}\n",
+    )
+    assert result.returncode != 0
+    assert (
+        f"{tmp_path / 'graph.yaml'}:3: node count: input /tiks (remapped from 'ticks') (Counter) has no publisher "
+        "in the graph; did you mean /ticks?" in result.stderr
+    )
+
+
+def test_check_finds_a_topic_carrying_two_types(tmp_path):
+    # the example: the scheduler's Overlay remapped onto the interpolator's video
+    result = _wiring(
+        tmp_path,
+        "nodes:\n"
+        "  - {name: scheduler, node: scheduler, remap: {overlay: video}}\n"
+        "  - {name: interpolator, node: interpolator}\n"
+        "  - {name: window, node: window}\n",
+    )
+    assert result.returncode != 0
+    assert "topic /video is published with different types: scheduler (Overlay), interpolator (Image)" in result.stderr
+    assert "node window: input /video takes Image, but scheduler sends Overlay" in result.stderr
+    assert "node interpolator: input /keyframes (Keyframe) has no publisher" in result.stderr
+
+
+def test_check_notes_unread_outputs_and_strict_makes_them_errors(tmp_path):
+    text = "nodes:\n  - {name: tick, node: dreamgraph.graph.builtin.ticker}\n"
+    relaxed = _wiring(tmp_path, text)
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "note: " in relaxed.stdout and "node tick: output /ticks (Counter) is read by no node" in relaxed.stdout
+    strict = _wiring(tmp_path, text, "--strict")
+    assert strict.returncode != 0 and "(--strict: notes count)" in strict.stderr

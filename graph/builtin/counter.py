@@ -12,8 +12,8 @@ class SequenceCounter(Node):
     Reports are latched: a tool that subscribes late still sees the latest totals.
     """
 
-    ticks = Input(Counter, "ticks", delivery="queue:1000", doc="numbered ticks to check")
-    frames = Input(Image, "frames", delivery="latest", doc="frames whose seq numbers are checked")
+    ticks = Input(Counter, "ticks", delivery="queue:1000", doc="numbered ticks to check", optional=True)
+    frames = Input(Image, "frames", delivery="latest", doc="frames whose seq numbers are checked", optional=True)
     report = Output(Text, "counter_report", latched=True, doc="'received=N gaps=G last=L frames=F' once per period")
     period = Param(float, 1.0, unit="s", doc="report period", min=0.01)
 

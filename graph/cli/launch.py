@@ -20,9 +20,12 @@ def launch(
     """Start every node of a launch file; Ctrl-C stops them all."""
     from ..orchestration.launcher import Supervisor
     from ..orchestration.runner import configure_logging
+    from ..orchestration.wiring import check_wiring
 
     configure_logging("INFO")
     spec = parse_or_fail(file, args or [])
+    for problem in check_wiring(spec).errors:  # not fatal: a topic may come from outside (`topic pub`, a bag)
+        typer.echo(f"warning: {problem}", err=True)
     remote_procs = []
     try:
         supervisor = Supervisor(spec, machine=machine, duration=duration)
@@ -43,11 +46,25 @@ def launch(
     raise typer.Exit(code)
 
 
-def check(file: LaunchFile, args: LaunchArgs = None):
-    """Validate a launch file without starting anything; errors name the file, line and key."""
+def check(
+    file: LaunchFile,
+    args: LaunchArgs = None,
+    strict: Annotated[bool, typer.Option(help="treat notes (outputs nobody reads, unset variables) as errors")] = False,
+):
+    """Validate a launch file and its wiring without starting anything; errors name the file, line and node."""
+    from ..orchestration.wiring import check_wiring
+
     spec = parse_or_fail(file, args or [])
-    for note in spec.notes:
+    wiring = check_wiring(spec)
+    notes = spec.notes + wiring.notes
+    for note in notes:
         typer.echo(f"note: {note}")
+    problems = wiring.errors + (notes if strict else [])
+    for problem in wiring.errors:
+        typer.echo(problem, err=True)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {file}" + (" (--strict: notes count)" if strict else ""), err=True)
+        raise typer.Exit(1)
     typer.echo(
         f"{file}: OK ({len(spec.nodes)} nodes"
         + (f", machines {', '.join(spec.machines)}" if spec.machines else "")

@@ -105,10 +105,13 @@ class Param(_Declaration):
 
 
 class Input(_Declaration):
-    """A subscription: messages of ``type`` on ``topic`` go to the node's ``on_<name>`` method."""
+    """A subscription: messages of ``type`` on ``topic`` go to the node's ``on_<name>`` method. ``optional``: the
+    node works without a publisher (``dreamgraph check`` then does not ask for one)."""
 
-    def __init__(self, type_: type[Message], topic: str, delivery: str = "queue:16", doc: str = ""):
-        self.type, self.topic, self.doc = type_, topic, doc
+    def __init__(
+        self, type_: type[Message], topic: str, delivery: str = "queue:16", doc: str = "", optional: bool = False
+    ):
+        self.type, self.topic, self.doc, self.optional = type_, topic, doc, optional
         self.delivery = Delivery.parse(delivery)
 
 
@@ -186,7 +189,14 @@ def describe(cls) -> dict:
         "class": f"{cls.__module__}:{cls.__name__}",
         "summary": doc.split("\n\n")[0].replace("\n", " "),
         "inputs": [
-            {"name": n, "topic": i.topic, "type": i.type.__name__, "delivery": str(i.delivery), "doc": i.doc}
+            {
+                "name": n,
+                "topic": i.topic,
+                "type": i.type.__name__,
+                "delivery": str(i.delivery),
+                "doc": i.doc,
+                "optional": i.optional,
+            }
             for n, i in declared(cls, Input).items()
         ],
         "outputs": [

@@ -34,7 +34,8 @@ def node_section(node: str) -> str:
     if info["inputs"] or info["outputs"]:
         lines += ["| direction | topic | type | delivery | description |", "|---|---|---|---|---|"]
         for i in info["inputs"]:
-            lines.append(f"| in | `{i['topic']}` | {i['type']} | {i['delivery']} | {_cell(i['doc'])} |")
+            direction = "in (optional)" if i["optional"] else "in"
+            lines.append(f"| {direction} | `{i['topic']}` | {i['type']} | {i['delivery']} | {_cell(i['doc'])} |")
         for o in info["outputs"]:
             lines.append(
                 f"| out | `{o['topic']}` | {o['type']} | {'latched' if o['latched'] else '-'} | {_cell(o['doc'])} |"
