@@ -387,8 +387,8 @@ def test_run_joins_the_running_graph(graph):
             "dreamgraph.graph.cli",
             "run",
             "dreamgraph.graph.builtin.ticker",
-            "--param",
-            "rate=20",
+            "-p",
+            "rate:=20",  # the launch syntax, as `ros2 run -p` takes it
             "--name",
             "tick2",
             "--remap",
@@ -414,3 +414,82 @@ def test_run_joins_the_running_graph(graph):
     assert not sock.exists(), "a node that leaves must remove its endpoint"
     assert (graph.client.graph.path / "graph.json").exists(), "a joining node must not remove the graph it joined"
     assert graph.proc.poll() is None
+
+
+# -- param get / list / dump / load, node info, topic info, interface ------------------------------------------
+
+
+def test_param_get_list_dump_and_load(graph, tmp_path):
+    assert json.loads(ok(graph.cli("param", "get", "cam2/count", "period")).stdout) == 0.3
+    listing = ok(graph.cli("param", "list", "cam2/count")).stdout
+    assert re.search(r"^period = 0\.3  \[float\]  s; min 0\.01", listing, re.M), listing
+    dumped = ok(graph.cli("param", "dump", "cam2/count")).stdout
+    assert "period: 0.3" in dumped.splitlines()
+    (tmp_path / "params.yaml").write_text(dumped.replace("period: 0.3", "period: 0.4"))
+    loaded = ok(graph.cli("param", "load", "cam2/count", str(tmp_path / "params.yaml")))
+    assert "cam2/count.period = 0.4 (applied)" in loaded.stdout
+    assert status_of(graph, "cam2/count", lambda s: s.params["period"] == 0.4)
+    (tmp_path / "bad.yaml").write_text("period: -1\n")
+    refused = graph.cli("param", "load", "cam2/count", str(tmp_path / "bad.yaml"))
+    assert refused.returncode == 1 and "refused period = -1" in refused.stderr
+    for args, words in (
+        (("get", "cam2/count", "no_such"), "has no parameter 'no_such'"),
+        (("get", "no_such_node", "period"), "no node 'no_such_node'"),
+    ):
+        missing = graph.cli("param", *args)
+        assert missing.returncode == 1 and words in missing.stderr
+
+
+def test_node_info_shows_contract_rates_and_values(graph):
+    out = ok(graph.cli("node", "info", "count")).stdout
+    assert out.startswith("count  (dreamgraph.graph.builtin.counter:")
+    assert re.search(r"^    /ticks  \[dreamgraph/Counter\]  \d+\.\d/s$", out, re.M), out
+    assert re.search(r"^    period = 0\.\d+ s  ", out, re.M), out
+    assert graph.cli("node", "info", "no_such_node").returncode == 1
+
+
+def test_topic_info_shows_type_publishers_and_subscribers(graph):
+    out = ok(graph.cli("topic", "info", "/ticks")).stdout.splitlines()
+    assert out[:2] == ["/ticks", "  type: dreamgraph/Counter"]
+    assert out[2].startswith("  publishers: tick (")
+    assert {"count", "slowq", "slowl"} <= {s.split(" (")[0] for s in out[3].split(": ", 1)[1].split(", ")}
+    assert graph.cli("topic", "info", "nobody_uses_this").returncode == 1
+
+
+def test_interface_list_and_show():
+    listing = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "interface", "list"], capture_output=True, text=True
+    )
+    assert "dreamgraph/Image  An RGB frame" in listing.stdout and "dreamgraph/Keyframe" in listing.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "interface", "show", "Counter"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and shown.stdout.splitlines()[0].startswith("dreamgraph/Counter  (")
+    assert "  n: int = 0" in shown.stdout
+    unknown = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "interface", "show", "Nope"], capture_output=True, text=True
+    )
+    assert unknown.returncode == 1 and "unknown message type 'Nope'" in unknown.stderr
+
+
+def test_graph_mermaid_is_a_flowchart_of_nodes_and_topics(graph):
+    lines = ok(graph.cli("graph", SHARED, "--mermaid")).stdout.splitlines()
+    assert lines[0] == "flowchart LR"
+    nodes = dict(re.findall(r'^  (n\d+)\["([^<]+)<br/>', "\n".join(lines), re.M))
+    topics = dict(re.findall(r'^  (t\d+)\(\["/([^"]+)"\]\)$', "\n".join(lines), re.M))
+    assert set(nodes.values()) == NODES
+    ids = {name: nid for nid, name in {**nodes, **topics}.items()}
+    assert f"  {ids['tick']} -->|Counter| {ids['ticks']}" in lines
+    assert f"  {ids['cam2/beats']} --> {ids['cam2/count']}" in lines
+
+
+def test_launch_show_args_lists_arguments_with_defaults_and_docs():
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "launch", "valid.yaml", "--show-args"],
+        capture_output=True,
+        text=True,
+        cwd=LAUNCH_DATA,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["rate:=20", "    ticks per second"]

@@ -28,9 +28,11 @@ def client(graph_name: Optional[str]):
 
 
 def parse_assignments(items: List[str], sep: str, what: str) -> dict[str, str]:
+    """``name<sep>value`` items as a mapping; ``name:=value`` (the launch syntax, as in ROS 2) is taken too."""
     out = {}
     for item in items:
-        key, found, value = item.partition(sep)
+        launch_style = sep == "=" and 0 <= item.find(":=") == item.find("=") - 1
+        key, found, value = item.partition(":=" if launch_style else sep)
         if not found or not key:
             fail(f"{what} {item!r} must look like name{sep}value")
         out[key] = value

@@ -16,8 +16,12 @@ def launch(
     duration: Annotated[Optional[float], typer.Option(help="stop after this many seconds")] = None,
     machine: Annotated[str, typer.Option(help="start only the nodes placed on this machine")] = "",
     remote: Annotated[str, typer.Option(help="'ssh': also start the other machines' nodes over ssh")] = "",
+    show_args: Annotated[bool, typer.Option("--show-args", help="list the file's arguments and exit")] = False,
 ):
     """Start every node of a launch file; Ctrl-C stops them all."""
+    if show_args:
+        _show_args(file)
+        return
     from ..orchestration.launcher import Supervisor
     from ..orchestration.runner import configure_logging
     from ..orchestration.wiring import check_wiring
@@ -44,6 +48,20 @@ def launch(
         except subprocess.TimeoutExpired:
             proc.kill()
     raise typer.Exit(code)
+
+
+def _show_args(file: str):
+    """The arguments a launch file takes, as `ros2 launch --show-args` lists them."""
+    from ..orchestration.launchfile import declared_args
+
+    try:
+        found = declared_args(file)
+    except (OSError, ValueError) as err:
+        fail(f"cannot read {file}: {err}")
+    if not found:
+        typer.echo(f"{file} takes no arguments")
+    for name, default, doc in found:
+        typer.echo(f"{name}:={'(required)' if default is None else default}" + (f"\n    {doc}" if doc else ""))
 
 
 def check(
@@ -76,32 +94,13 @@ def graph(
     file: LaunchFile,
     args: LaunchArgs = None,
     dot: Annotated[bool, typer.Option("--dot", help="print Graphviz DOT")] = False,
+    mermaid: Annotated[bool, typer.Option("--mermaid", help="print a Mermaid flowchart (renders on GitHub)")] = False,
 ):
-    """Show the nodes and topics of a launch file (text, or DOT with --dot)."""
+    """Show the nodes and topics of a launch file (text, DOT with --dot, Mermaid with --mermaid)."""
     from ..orchestration.launchfile import node_topics
+    from ..tools import diagram
 
     spec = parse_or_fail(file, args or [])
-    edges = []
-    for node in spec.nodes:
-        ins, outs = node_topics(node)
-        edges.append((node, ins, outs))
-    if dot:
-        typer.echo("digraph dreamgraph {\n  rankdir=LR;")
-        for node, ins, outs in edges:
-            typer.echo(f'  "{node.name}" [shape=box, label="{node.name}\\n{node.node}"];')
-            for topic, type_name in outs:
-                typer.echo(f'  "{node.name}" -> "/{topic}" [label="{type_name}"];')
-            for topic, _ in ins:
-                typer.echo(f'  "/{topic}" -> "{node.name}";')
-        topics = {t for _, ins, outs in edges for t, _ in ins + outs}
-        for topic in sorted(topics):
-            typer.echo(f'  "/{topic}" [shape=ellipse];')
-        typer.echo("}")
-        return
-    for node, ins, outs in edges:
-        where = f" @{node.machine}" if node.machine else ""
-        typer.echo(f"{node.name} ({node.node}){where}")
-        for topic, type_name in ins:
-            typer.echo(f"  <- /{topic} [{type_name}]")
-        for topic, type_name in outs:
-            typer.echo(f"  -> /{topic} [{type_name}]")
+    edges = [(node, *node_topics(node)) for node in spec.nodes]
+    draw = diagram.dot if dot else diagram.mermaid if mermaid else diagram.text
+    typer.echo(draw(edges))

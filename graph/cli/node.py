@@ -42,3 +42,33 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
             f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6}  "
             f"{r.get('machine') or r.get('host', '')}"
         )
+
+
+@app.command("info")
+def node_info(
+    node: str, graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5
+):
+    """A running node's contract (topics, parameters) with its live rates and parameter values."""
+    from ..core.contract import describe, load_node_class
+
+    statuses = client(graph).statuses(seconds)
+    if node not in statuses:
+        fail(f"no node {node!r} reported within {seconds:g} s; running: {', '.join(sorted(statuses)) or 'none'}")
+    status = statuses[node]
+    contract = describe(load_node_class(status.node_class))
+    typer.echo(f"{node}  ({status.node_class}, pid {status.pid} on {status.host}, state {status.state})")
+    if contract["summary"]:
+        typer.echo(f"  {contract['summary']}")
+    typer.echo("  inputs:")
+    for topic, info in sorted(status.inputs.items()):
+        typer.echo(f"    /{topic}  [{info['type']}]  {info['rate']:.1f}/s")
+    typer.echo("  outputs:")
+    for topic, info in sorted(status.outputs.items()):
+        typer.echo(f"    /{topic}  [{info['type']}]  {info['rate']:.1f}/s")
+    docs = {p["name"]: p for p in contract["params"]}
+    typer.echo("  parameters:")
+    for name, value in sorted(status.params.items()):
+        unit = docs.get(name, {}).get("unit", "")
+        typer.echo(f"    {name} = {value!r}{' ' + unit if unit else ''}  {docs.get(name, {}).get('doc', '')}".rstrip())
+    if status.errors:
+        typer.echo("  errors: " + ", ".join(f"{k} {v}" for k, v in sorted(status.errors.items())))

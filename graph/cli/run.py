@@ -13,7 +13,9 @@ from .common import GraphOption, fail, parse_assignments
 
 def run(
     node: Annotated[str, typer.Argument(help="node name (optimizer), MODULE or MODULE:CLASS")],
-    param: Annotated[Optional[List[str]], typer.Option("--param", "-p", help="key=value (repeatable)")] = None,
+    param: Annotated[
+        Optional[List[str]], typer.Option("--param", "-p", help="name=value or name:=value (repeatable)")
+    ] = None,
     remap: Annotated[Optional[List[str]], typer.Option("--remap", "-r", help="topic=new_topic (repeatable)")] = None,
     name: Annotated[str, typer.Option(help="node name (default: the module's last part)")] = "",
     graph: GraphOption = None,

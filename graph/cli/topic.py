@@ -115,3 +115,21 @@ def topic_pub(
     subscribers = graph_client.publish(topic, msg)
     graph_client.close()
     typer.echo(f"published to /{topic} ({subscribers} subscriber(s))")
+
+
+@app.command("info")
+def topic_info(
+    topic: str, graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5
+):
+    """A topic's type, its publishers and subscribers, with their message rates."""
+    topic = topic.lstrip("/")
+    pubs, subs, types = [], [], set()
+    for status in client(graph).statuses(seconds).values():
+        for table, rows in ((status.outputs, pubs), (status.inputs, subs)):
+            if topic in table:
+                types.add(table[topic]["type"])
+                rows.append(f"{status.node} ({table[topic]['rate']:.1f}/s)")
+    if not types:
+        fail(f"no node publishes or subscribes /{topic}")
+    typer.echo(f"/{topic}\n  type: {', '.join(sorted(types))}")
+    typer.echo(f"  publishers: {', '.join(sorted(pubs)) or '-'}\n  subscribers: {', '.join(sorted(subs)) or '-'}")

@@ -505,6 +505,26 @@ def find_launch_file(name: str | os.PathLike) -> pathlib.Path:
     return path
 
 
+def declared_args(path: str | os.PathLike) -> list[tuple[str, str | None, str]]:
+    """A launch file's own arguments as (name, default or None when required, doc), read without substituting
+    anything, so they show even when the environment the file needs is missing. ValueError when unreadable."""
+    text = find_launch_file(path).read_text()
+    try:
+        _check_bounds(text)
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"not valid YAML: {getattr(err, 'problem', None) or err}") from None
+    raw = data.get("args") if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        return []
+    found = []
+    for name, spec in raw.items():
+        spec = spec if isinstance(spec, dict) else {"default": spec}
+        default = spec.get("default")
+        found.append((str(name), None if default is None else str(default), str(spec.get("doc") or "")))
+    return found
+
+
 def parse_launch(
     path: str | os.PathLike, cli_args: dict[str, str] | None = None, environ: dict[str, str] | None = None
 ) -> Launch:
