@@ -27,6 +27,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(bag.app, name="bag")
 app.add_typer(bench.app, name="bench")
 app.command("nodes-doc")(docs.nodes_doc)
+app.command("schema")(docs.schema)
 
 
 def _plugins():

@@ -1,4 +1,5 @@
-"""``dreamgraph nodes-doc``: the Markdown node reference, generated from the nodes' contracts."""
+"""``dreamgraph nodes-doc`` and ``dreamgraph schema``: the node reference and the launch file schema, generated
+from the nodes' contracts."""
 
 from __future__ import annotations
 
@@ -38,3 +39,13 @@ def nodes_doc(
         with open(target, "w") as f:
             f.write(updated)
         typer.echo(f"{target}: node reference rewritten")
+
+
+def schema():
+    """Print the JSON Schema of launch files (every installed node's parameters included), for an editor's YAML
+    extension: `dreamgraph schema > launch.schema.json`."""
+    import json
+
+    from ..tools.schema import launch_schema
+
+    typer.echo(json.dumps(launch_schema(), indent=2))
