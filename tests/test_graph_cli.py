@@ -493,3 +493,15 @@ def test_launch_show_args_lists_arguments_with_defaults_and_docs():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["rate:=20", "    ticks per second"]
+
+
+def test_shell_completion_offers_running_nodes_and_topics(graph):
+    script = os.path.join(os.path.dirname(sys.executable), "dreamgraph")
+
+    def complete(words: str) -> list[str]:
+        env = dict(graph.env, _DREAMGRAPH_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD="3")
+        return subprocess.run([script], env=env, capture_output=True, text=True, timeout=60).stdout.split()
+
+    assert NODES <= set(complete("dreamgraph node info "))
+    assert complete("dreamgraph param get cam2/") == ["cam2/count", "cam2/tick"]
+    assert "/cam2/beats" in complete("dreamgraph topic hz /cam2")

@@ -14,7 +14,7 @@ import typer
 
 from . import bag, bench, docs, interface, keys, launch, node, param, run, topic
 
-app = typer.Typer(help="dreamgraph: run and inspect node graphs.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="dreamgraph: run and inspect node graphs.", no_args_is_help=True)
 app.command("launch")(launch.launch)
 app.command("check")(launch.check)
 app.command("run")(run.run)

@@ -6,7 +6,36 @@ from typing import Annotated, List, Optional
 
 import typer
 
+COMPLETION_LISTEN_S = 1.2  # every node sends its heartbeat once a second
+
+
+def _running_statuses() -> list:
+    """Heartbeats of the only running graph, for shell completion: nothing (never an error) when none runs."""
+    from ..core.runtime import find_graph
+    from ..tools.introspect import GraphClient
+
+    try:
+        graph_client = GraphClient(find_graph(None))
+    except LookupError:
+        return []
+    try:
+        return list(graph_client.statuses(COMPLETION_LISTEN_S).values())
+    finally:
+        graph_client.close()
+
+
+def complete_node(incomplete: str) -> list[str]:
+    return sorted(s.node for s in _running_statuses() if s.node.startswith(incomplete))
+
+
+def complete_topic(incomplete: str) -> list[str]:
+    topics = {f"/{t}" for s in _running_statuses() for t in list(s.inputs) + list(s.outputs)}
+    return sorted(t for t in topics if t.startswith(incomplete) or t[1:].startswith(incomplete))
+
+
 GraphOption = Annotated[Optional[str], typer.Option("--graph", "-g", help="graph id (when several graphs run)")]
+NodeName = Annotated[str, typer.Argument(help="a node of the running graph", autocompletion=complete_node)]
+TopicName = Annotated[str, typer.Argument(help="a topic (leading / optional)", autocompletion=complete_topic)]
 LaunchFile = Annotated[str, typer.Argument(help="launch file: a path, or a shipped one by name (stream, twitch, ...)")]
 LaunchArgs = Annotated[Optional[List[str]], typer.Argument(help="launch arguments as name:=value")]
 

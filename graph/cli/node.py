@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import GraphOption, client, fail
+from .common import GraphOption, NodeName, client, fail
 
 app = typer.Typer(help="Inspect the nodes of the running graph.", no_args_is_help=True)
 
@@ -46,7 +46,7 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
 
 @app.command("info")
 def node_info(
-    node: str, graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5
+    node: NodeName, graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5
 ):
     """A running node's contract (topics, parameters) with its live rates and parameter values."""
     from ..core.contract import describe, load_node_class

@@ -11,14 +11,14 @@ from typing import Annotated
 
 import typer
 
-from .common import GraphOption, client, fail
+from .common import GraphOption, NodeName, client, fail
 
 app = typer.Typer(help="Read and change node parameters of the running graph.", no_args_is_help=True)
 
 
 @app.command("set", context_settings={"ignore_unknown_options": True})  # values like -1 are not options
 def param_set(
-    node: str,
+    node: NodeName,
     name: str,
     value: str,
     graph: GraphOption = None,
@@ -69,7 +69,7 @@ def _status(graph_client, node: str, seconds: float):
 
 
 @app.command("get")
-def param_get(node: str, name: str, graph: GraphOption = None, seconds: float = 1.5):
+def param_get(node: NodeName, name: str, graph: GraphOption = None, seconds: float = 1.5):
     """Print one parameter's current value (JSON). Exits 1 when there is no such node or parameter."""
     params = _status(client(graph), node, seconds).params
     if name not in params:
@@ -78,7 +78,7 @@ def param_get(node: str, name: str, graph: GraphOption = None, seconds: float = 
 
 
 @app.command("list")
-def param_list(node: str, graph: GraphOption = None, seconds: float = 1.5):
+def param_list(node: NodeName, graph: GraphOption = None, seconds: float = 1.5):
     """Every parameter of a running node: value, type, unit, range and what it does (from its contract)."""
     from ..core.contract import describe, load_node_class
 
@@ -94,7 +94,7 @@ def param_list(node: str, graph: GraphOption = None, seconds: float = 1.5):
 
 
 @app.command("dump")
-def param_dump(node: str, graph: GraphOption = None, seconds: float = 1.5):
+def param_dump(node: NodeName, graph: GraphOption = None, seconds: float = 1.5):
     """Print a running node's parameters as YAML, for `param load` or a launch file's `params:`."""
     import yaml
 
@@ -103,7 +103,7 @@ def param_dump(node: str, graph: GraphOption = None, seconds: float = 1.5):
 
 @app.command("load")
 def param_load(
-    node: str,
+    node: NodeName,
     file: Path,
     graph: GraphOption = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for each answer")] = 5.0,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core import message as wire
-from .common import GraphOption, client, fail
+from .common import GraphOption, TopicName, client, fail
 
 app = typer.Typer(help="Inspect and publish topics of the running graph.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def topic_list(
 
 @app.command("echo")
 def topic_echo(
-    topic: str,
+    topic: TopicName,
     count: Annotated[Optional[int], typer.Option("--count", "-n", help="stop after N messages")] = None,
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 3600.0,
     graph: GraphOption = None,
@@ -66,7 +66,9 @@ def topic_echo(
 
 @app.command("hz")
 def topic_hz(
-    topic: str, duration: Annotated[float, typer.Option(help="seconds to measure")] = 5.0, graph: GraphOption = None
+    topic: TopicName,
+    duration: Annotated[float, typer.Option(help="seconds to measure")] = 5.0,
+    graph: GraphOption = None,
 ):
     """Measure a topic's rate (without decoding payloads, so image topics cost little)."""
     from ..core.transport import arrival_rate
@@ -86,7 +88,7 @@ def topic_hz(
 
 @app.command("pub")
 def topic_pub(
-    topic: str,
+    topic: TopicName,
     data: Annotated[str, typer.Argument(help="message fields as JSON")],
     type_name: Annotated[Optional[str], typer.Option("--type", help="message type (default: from the graph)")] = None,
     graph: GraphOption = None,
@@ -119,7 +121,7 @@ def topic_pub(
 
 @app.command("info")
 def topic_info(
-    topic: str, graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5
+    topic: TopicName, graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5
 ):
     """A topic's type, its publishers and subscribers, with their message rates."""
     topic = topic.lstrip("/")
