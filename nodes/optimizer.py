@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ..graph.core.node import FramePool, Input, Node, Output, Param
+from ..graph.core.preflight import Check
 from .common.constants import LAYOUTS
 from .common.imagenet import class_label
 from .common.messages import Keyframe, Target
@@ -131,6 +132,25 @@ class Optimizer(Node):
         doc="torch.compile the loss: faster GPU steps after a first keyframe that compiles for a minute "
         "or more (slower on CPUs)",
     )
+
+    @classmethod
+    def preflight(cls, params: dict) -> list[Check]:
+        import torch
+
+        from .dream.models import load_model
+
+        checks = [Check("torch", True, f"torch {torch.__version__}")]
+        if params["device"] != "cpu":
+            found = torch.cuda.is_available()
+            name = torch.cuda.get_device_name(0) if found else "no CUDA device visible to torch"
+            fix = "install the NVIDIA driver and a CUDA build of torch (or set device: cpu)"
+            checks.append(Check("cuda", found, name, fix, needed=params["device"] == "cuda"))
+        try:
+            load_model(params["model"], params["weights"] or None)
+            checks.append(Check("weights", True, f"{params['model']} weights load"))
+        except (OSError, ValueError, RuntimeError) as err:
+            checks.append(Check("weights", False, f"{params['model']}: {err}", "see README: VGG-16/19 offline"))
+        return checks
 
     def setup(self):
         # torch is imported here, in the node's own process, not by `dreamgraph check` or the launcher

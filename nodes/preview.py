@@ -8,6 +8,7 @@ import uuid
 
 from ..graph.core.message import Image, Status
 from ..graph.core.node import Input, Node, Output, Param
+from ..graph.core.preflight import Check, port_check
 from ..graph.core.secrets import read_secret
 from ..graph.core.topics import STATUS_TOPIC
 from .common.messages import ChatMessage, ChatReply, Overlay, Target
@@ -89,6 +90,10 @@ class Preview(Node):
         max=30.0,
         doc="how long a request waits for the scheduler's answer before the page says it got none",
     )
+
+    @classmethod
+    def preflight(cls, params: dict) -> list[Check]:
+        return [port_check("port", params["host"], params["port"])] if params["port"] else []
 
     def setup(self):
         self._subject = ""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+from pathlib import Path
+
 from ..graph.core.message import Image
 from ..graph.core.node import Input, Node, Param
+from ..graph.core.preflight import Check, disk_check
 from ..graph.core.secrets import MaskingFilter, SecretMasker, read_secret
-from .video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, parse_targets
+from .video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, ffmpeg_features, parse_targets
 from .video.stream import LiveEncoder
 
 
@@ -43,6 +48,36 @@ class VideoOutput(Node):
     )
     audio = Param(str, "", doc="audio file (looped) or URL mixed into the soundtrack (empty: silence)")
     segment_s = Param(float, 0.0, unit="s", min=0, doc="cut file targets into pieces of this length (0: one file)")
+
+    @classmethod
+    def preflight(cls, params: dict) -> list[Check]:
+        try:
+            exe, encoders, protocols = ffmpeg_features()
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as err:
+            return [Check("ffmpeg", False, str(err), "pip install --force-reinstall imageio-ffmpeg")]
+        names = [item.strip() for item in params["targets"].split(",") if item.strip()]
+        streams = [PRESETS[n]["url"] if n in PRESETS else n for n in names if n in PRESETS or "://" in n]
+        checks = [
+            Check("ffmpeg", True, exe),
+            Check("x264", "libx264" in encoders, "H.264 encoder libx264", "use imageio-ffmpeg's bundled ffmpeg"),
+            Check("aac", "aac" in encoders, "AAC audio encoder", "use imageio-ffmpeg's bundled ffmpeg"),
+            Check(
+                "nvenc",
+                "h264_nvenc" in encoders and Path("/dev/nvidia0").exists(),
+                f"h264_nvenc {'in' if 'h264_nvenc' in encoders else 'not in'} ffmpeg, NVIDIA GPU "
+                + ("present" if Path("/dev/nvidia0").exists() else "absent"),
+                "hardware encoding needs an NVIDIA GPU and its driver (optional: libx264 encodes on the CPU)",
+                needed=False,
+            ),
+            Check("srt", "srt" in protocols, "SRT protocol", needed=False),
+        ]
+        for scheme in sorted({url.split("://", 1)[0] for url in streams}):
+            checks.append(Check(scheme, scheme in protocols, f"{scheme}:// output", "use a build of ffmpeg with it"))
+        folders = {Path(time.strftime(n)).resolve().parent for n in names if n not in PRESETS and "://" not in n}
+        for folder in sorted(folders):
+            existing = next(p for p in (folder, *folder.parents) if p.exists())
+            checks.append(disk_check(existing))
+        return checks
 
     def setup(self):
         self._masker = SecretMasker()

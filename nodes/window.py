@@ -10,6 +10,7 @@ import numpy as np
 
 from ..graph.core.message import Image
 from ..graph.core.node import Input, Node, Param
+from ..graph.core.preflight import Check
 
 _GEOMETRY = re.compile(r"^\s*(\d+)x(\d+)([+-]\d+)([+-]\d+)\s*$")
 
@@ -64,6 +65,11 @@ class Window(Node):
     monitors = Param(str, "", doc='monitor geometries for an index, e.g. "1920x1080+0+0,1920x1080+1920+0"')
     fullscreen = Param(bool, True, doc="cover the whole monitor")
     title = Param(str, "dreamgraph", doc="window title")
+
+    @classmethod
+    def preflight(cls, params: dict) -> list[Check]:
+        problem = display_problem()
+        return [Check("display", not problem, problem or f"display {os.environ.get('DISPLAY') or 'wayland'}")]
 
     def setup(self):
         problem = display_problem()

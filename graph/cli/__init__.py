@@ -1,5 +1,5 @@
 """The ``dreamgraph`` command line, one module per verb group as in ROS 2's ros2cli: launch (launch, check,
-graph), run, topic, node, param, interface, bag, keys, bench and docs (nodes-doc).
+graph), doctor, run, topic, node, param, interface, bag, keys, bench and docs (nodes-doc).
 
 Commands that belong to an application (not to the framework) are plugged in through the entry-point groups
 ``dreamgraph.commands`` (a typer app becomes a command group, a function a command) and ``dreamgraph.bench``
@@ -12,13 +12,14 @@ from importlib.metadata import entry_points
 
 import typer
 
-from . import bag, bench, docs, interface, keys, launch, node, param, run, topic
+from . import bag, bench, docs, doctor, interface, keys, launch, node, param, run, topic
 
 app = typer.Typer(help="dreamgraph: run and inspect node graphs.", no_args_is_help=True)
 app.command("launch")(launch.launch)
 app.command("check")(launch.check)
 app.command("run")(run.run)
 app.command("graph")(launch.graph)
+app.command("doctor")(doctor.doctor)
 app.add_typer(topic.app, name="topic")
 app.add_typer(node.app, name="node")
 app.add_typer(param.app, name="param")

@@ -49,6 +49,7 @@ import zmq
 from . import message as wire
 from .contract import Input, Output, Param, declared, resolve_topic
 from .message import ParamReply, ParamSet, Status
+from .preflight import Check
 from .runtime import GraphDir
 from .security import Security
 from .topics import PARAM_REPLY_TOPIC, PARAM_TOPIC, STATUS_TOPIC
@@ -260,6 +261,12 @@ class Node:
             raise ValueError(f"not applied: {type(err).__name__}: {err}") from err
 
     # -- hooks -----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def preflight(cls, params: dict[str, Any]) -> list[Check]:
+        """What this node needs from the machine, checked before a show by `dreamgraph doctor` without starting
+        it. ``params`` holds its launch file values with the defaults filled in. Nothing by default."""
+        return []
 
     def setup(self):
         """Called once in the node process, after the sockets are up."""

@@ -223,3 +223,19 @@ def stop(process: subprocess.Popen, timeout: float = 5.0) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait()
+
+
+def ffmpeg_features() -> tuple[str, set[str], set[str]]:
+    """The bundled ffmpeg's path, encoders and protocols (output side), for `dreamgraph doctor`. RuntimeError
+    when it cannot run."""
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    listings = []
+    for what in ("-encoders", "-protocols"):
+        done = subprocess.run([exe, "-hide_banner", what], capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise RuntimeError(f"{exe} {what} failed: {done.stderr.strip()[-200:]}")
+        listings.append(done.stdout)
+    # encoder lines look like " V....D libx264   description"; protocols are listed under "Input:" then "Output:"
+    encoders = {line.split()[1] for line in listings[0].splitlines() if len(line.split()) > 1 and "=" not in line}
+    outputs = listings[1].split("Output:", 1)[-1]
+    return exe, encoders, {line.strip() for line in outputs.splitlines() if line.strip()}
