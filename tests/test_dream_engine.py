@@ -138,6 +138,18 @@ def test_jitter_is_a_roll():
     assert len(matches) == 1
 
 
+def test_zoom_jitter_magnifies_a_crop_that_stays_inside_the_picture():
+    torch.manual_seed(2)
+    ramp = torch.linspace(0, 255, 64).view(1, 1, 1, 64).expand(1, 3, 32, 64).contiguous()
+    zoom = Jitter(0, 32, 64, "cpu", max_zoom=0.5)
+    views = [zoom(ramp) for _ in range(20)]
+    assert all(v.shape == ramp.shape for v in views)
+    # a magnified ramp changes more slowly per pixel: by 1/zoom, zoom from 1 to 1.5; no value from beyond the picture
+    slopes = [float((v[0, 0, 16, 40] - v[0, 0, 16, 20]) / (ramp[0, 0, 16, 40] - ramp[0, 0, 16, 20])) for v in views]
+    assert all(1 / 1.5 - 1e-3 <= s <= 1.0 + 1e-4 for s in slopes) and min(slopes) < 0.8
+    assert all(float(v.min()) >= -1e-3 and float(v.max()) <= 255.0 + 1e-3 for v in views)
+
+
 # ---- Dreamer and dream() --------------------------------------------------------------------------------------
 TINY = dict(width=64, height=64, steps_per_keyframe=3, device="cpu", jitter=0)  # mechanics, not looks
 

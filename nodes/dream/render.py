@@ -38,6 +38,7 @@ _STATE_KEYS = {
     "prior_stride",
     "prior_path",
     "jitter",
+    "zoom_jitter",
     "decorrelate_colour",
     "fourier_decay",
     "cuda_graphs",
@@ -133,7 +134,7 @@ class Dreamer:
             image = F.interpolate(image, size=(s.height, s.width), mode="bilinear", align_corners=False).clamp_(0, 255)
         self.image = image.contiguous()
         self.prior = PatchPrior(PriorParams.load(s.prior_path), s.prior_scales, s.prior_stride).to(self.device)
-        self.jitter = Jitter(s.jitter, s.height, s.width, self.device)
+        self.jitter = Jitter(s.jitter, s.height, s.width, self.device, s.zoom_jitter)
         basis = StepBasis(s.height, s.width, self.device, s.decorrelate_colour, s.fourier_decay)
         self.update = Update(s.update, self.image, self._step_size, basis)
         with torch.no_grad(), self._autocast():

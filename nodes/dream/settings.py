@@ -51,6 +51,7 @@ class DreamSettings:
     period_s: float = 1.0  # seconds of video one keyframe stands for when dreaming offline
     # quality tricks
     jitter: int = 16  # random roll by up to this many pixels every step (0 = off)
+    zoom_jitter: float = 0.0  # and a random zoom into the view by up to this share every step (0 = off)
     octaves: int = 1  # dream(): coarse-to-fine octaves (1 = off)
     octave_scale: float = 1.4
     decorrelate_colour: bool = True  # step in ImageNet's decorrelated colour basis

@@ -28,24 +28,34 @@ def keyframe_motion(zoom_per_s: float, rotation_per_s: float, period_s: float) -
 
 
 class Jitter:
-    """Random circular shift by up to `max_shift` pixels, drawn on the device.
+    """Random circular shift by up to `max_shift` pixels and, with `max_zoom` > 0, a random zoom into the view by
+    up to that share, both drawn on the device.
 
-    A roll written as an index gather whose offsets are device tensors: no host sync and capturable in a
-    CUDA graph (the graph replays new random numbers each time).
+    The roll is an index gather and the zoom a grid sample, both with device-tensor offsets: no host sync, and
+    capturable in a CUDA graph (the graph replays new random numbers each time). The zoom asks features to hold
+    across scales, as a viewer sees them from near and far; it crops, so no border ever shows.
     """
 
-    def __init__(self, max_shift: int, height: int, width: int, device):
-        self.max_shift = max_shift
+    def __init__(self, max_shift: int, height: int, width: int, device, max_zoom: float = 0.0):
+        self.max_shift, self.max_zoom = max_shift, max_zoom
         self.rows = torch.arange(height, device=device)
         self.cols = torch.arange(width, device=device)
+        self.identity = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], device=device)
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        if self.max_shift <= 0:
-            return image
-        shift = torch.randint(-self.max_shift, self.max_shift + 1, (2,), device=image.device)
-        rows = (self.rows - shift[0]) % self.rows.numel()
-        cols = (self.cols - shift[1]) % self.cols.numel()
-        return image.index_select(2, rows).index_select(3, cols)
+        if self.max_shift > 0:
+            shift = torch.randint(-self.max_shift, self.max_shift + 1, (2,), device=image.device)
+            rows = (self.rows - shift[0]) % self.rows.numel()
+            cols = (self.cols - shift[1]) % self.cols.numel()
+            image = image.index_select(2, rows).index_select(3, cols)
+        if self.max_zoom > 0:
+            draw = torch.rand(3, device=image.device)
+            scale = 1.0 / (1.0 + self.max_zoom * draw[0])  # the share of the picture the view keeps
+            theta = self.identity * torch.stack([scale, scale, torch.ones_like(scale)])
+            theta[:, 2] = (1.0 - scale) * (2.0 * draw[1:] - 1.0)  # anywhere the crop stays inside
+            grid = F.affine_grid(theta.unsqueeze(0).to(image.dtype), list(image.shape), align_corners=False)
+            image = F.grid_sample(image, grid, mode="bilinear", align_corners=False)
+        return image
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
