@@ -89,10 +89,14 @@ class Interpolator(Node):
 
     def on_keyframes(self, msg: Keyframe):
         now = time.monotonic()
+        tag = {"labels": list(msg.labels), "keyframe": msg.seq}
+        try:
+            self._blender.add(msg.image, msg.zoom, msg.rotation, now, msg.period, tag)
+        except ValueError as err:
+            self.count_error("bad_keyframe", f"keyframe {msg.seq} dropped: {err}")
+            return
         if self._title_fade_start is None:
             self._title_fade_start = now
-        tag = {"labels": list(msg.labels), "keyframe": msg.seq}
-        self._blender.add(msg.image, msg.zoom, msg.rotation, now, msg.period, tag)
 
     def on_overlay(self, msg: Overlay):
         self._text = msg.text
