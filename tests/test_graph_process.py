@@ -192,3 +192,28 @@ def test_nice_lowers_a_node_priority():
     with GraphHarness(launch) as harness:
         pid = harness.statuses()["tick"].pid
         assert psutil.Process(pid).nice() == psutil.Process().nice() + 7
+
+
+def test_a_node_whose_heartbeat_stops_is_stopped_by_the_watchdog_and_respawned():
+    launch = {
+        "graph": {"watchdog_s": 2},
+        "nodes": [
+            {"name": "tick", "node": "dreamgraph.graph.builtin.ticker", "respawn": True, "respawn_delay": 0.2},
+            {"name": "off", "node": "dreamgraph.graph.builtin.ticker", "remap": {"ticks": "off"}, "watchdog_s": 0},
+        ],
+    }
+    with GraphHarness(launch) as h:
+        pids = node_pids(h, {"tick", "off"})
+        for pid in pids.values():
+            os.kill(pid, signal.SIGSTOP)  # alive, but silent: as hung as a node stuck in one call
+        try:
+            h.wait_output("[launch] tick is hung: no heartbeat for", timeout=30)
+            h.wait_output("tick exited with code 0 after the watchdog stopped it; restarting", timeout=30)
+            assert not wait_gone([pids["tick"]]), "the hung process is gone, not left behind"
+            respawned = h.wait_for("_status", lambda s: s.node == "tick" and s.pid != pids["tick"], timeout=30).msg
+            rows = {line.split()[0]: line.split() for line in h.cli("node", "list").stdout.splitlines()}
+            assert rows["tick"][1:4] == [str(respawned.pid), "running", "1"] and rows["tick"][7] == "1", rows
+            assert rows["off"][7] == "0" and "off is hung" not in h.text(), "watchdog_s: 0 turns it off"
+        finally:
+            os.kill(pids["off"], signal.SIGCONT)
+        assert h.wait_for("_status", lambda s: s.node == "off").msg.pid == pids["off"]

@@ -363,7 +363,7 @@ class Status(Message):
 
 
 class LaunchState(Message):
-    """The launcher's view of its processes (latched): name -> {pid, state, restarts, exit_code, machine}."""
+    """The launcher's view of its processes (latched): name -> {pid, state, restarts, hangs, exit_code, machine}."""
 
     TYPE = "dreamgraph/LaunchState"
     FORMER_TYPES = ("graph.message:LaunchState",)
