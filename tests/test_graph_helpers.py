@@ -225,6 +225,15 @@ class SlowTimer(Node):
         self.pongs.publish(msg)
 
 
+class SlowStart(Node):
+    """Takes `start_s` to set up, like a node that imports torch and loads a model."""
+
+    start_s = Param(float, 3.0, unit="s", min=0.0, doc="set-up time")
+
+    def setup(self):
+        time.sleep(self.start_s)
+
+
 class Spawner(Node):
     """Starts a child process (like an ffmpeg encoder) and publishes its pid on a latched topic."""
 

@@ -30,6 +30,7 @@ from ..core.security import KEYS_ENV, Security
 from ..core.topics import LAUNCH_TOPIC
 from ..core.transport import Publisher
 from .launchfile import Launch, NodeSpec
+from .priority import STARTUP_NICE, may_raise_to, niceness, set_group_niceness, set_own_niceness
 from .watchdog import DEFAULT_WATCHDOG_S, Heartbeats
 
 log = logging.getLogger("launch")
@@ -83,6 +84,8 @@ class Proc:
         self.reader: threading.Thread | None = None
         self.hangs = 0  # times the watchdog stopped it
         self.kill_at = 0.0  # while hung: when SIGKILL follows the SIGTERM
+        self.nice = 0  # its niceness once started up
+        self.quiet_start = False  # starting at a lower priority until its first heartbeat
 
 
 class Supervisor:
@@ -199,7 +202,10 @@ class Supervisor:
     def _start(self, proc: Proc):
         self._write_config(proc)
         env = dict(os.environ, DREAMGRAPH_DIE_WITH_PARENT="1", PYTHONUNBUFFERED="1")
-        nice = proc.spec.nice
+        proc.nice = niceness(proc.spec.nice)
+        # a restart, or a heavy node, must not take the CPU from the video while it imports and loads
+        proc.quiet_start = (proc.restarts > 0 or proc.spec.nice > 0) and proc.nice < 19 and may_raise_to(proc.nice)
+        start_nice = min(19, proc.nice + STARTUP_NICE) if proc.quiet_start else proc.nice
         proc.popen = subprocess.Popen(
             [sys.executable, "-m", "dreamgraph.graph.orchestration.runner", self._config_path(proc)],
             stdout=subprocess.PIPE,
@@ -207,7 +213,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
-            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+            preexec_fn=lambda: set_own_niceness(start_nice),
         )
         proc.state = "running"
         proc.started_at = time.monotonic()
@@ -215,6 +221,22 @@ class Supervisor:
         proc.exit_code = None
         proc.reader = threading.Thread(target=self._pump, args=(proc, proc.popen.stdout), daemon=True)
         proc.reader.start()
+        try:
+            granted = os.getpriority(os.PRIO_PROCESS, proc.popen.pid)
+        except OSError:
+            return  # it ended already; its exit is handled like any other
+        if granted != start_nice and proc.restarts == 0:  # said once, not at every respawn
+            self.emit(
+                "launch",
+                f"{proc.spec.name}: nice {proc.spec.nice} is not allowed here (a higher priority needs root or "
+                f"RLIMIT_NICE); it runs at niceness {granted}",
+            )
+
+    def _end_quiet_start(self, proc: Proc):
+        """At its first heartbeat a node has started up: it gets its own niceness back."""
+        if proc.quiet_start and self.heartbeats.silent_s(proc.spec.name, proc.popen.pid) is not None:
+            proc.quiet_start = False
+            set_group_niceness(proc.popen.pid, proc.nice)
 
     def _watchdog_s(self, spec: NodeSpec) -> float:
         return (
@@ -333,6 +355,7 @@ class Supervisor:
                         changed = True
                     elif proc.state in ("running", "hung"):
                         was = proc.state
+                        self._end_quiet_start(proc)
                         self._watch(proc, now)
                         changed = changed or proc.state != was
                     elif proc.state == "backoff" and now >= proc.next_start:

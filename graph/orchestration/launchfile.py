@@ -86,7 +86,7 @@ class NodeSpec:
     required: bool = False
     machine: str = ""
     stop_timeout: float = 5.0
-    nice: int = 0  # CPU priority (Unix nice): compute-heavy nodes yield to real-time ones
+    nice: int = 0  # CPU priority (Unix nice, relative to the launcher): heavy nodes yield, the video path goes first
     watchdog_s: float | None = None  # restart after this long without a heartbeat (0: never; None: the graph's)
     source: str = ""  # file:line, for messages
 
@@ -378,9 +378,9 @@ class _Parser:
                     self.problem(loc, at + (key,), f"must be a number of seconds >= 0, not {value!r}")
         if "nice" in item:
             value = item["nice"]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 19:
+            if isinstance(value, bool) or not isinstance(value, int) or not -20 <= value <= 19:
                 self.problem(
-                    loc, at + ("nice",), f"must be a whole number from 0 (normal) to 19 (lowest), not {value!r}"
+                    loc, at + ("nice",), f"must be a whole number from -20 (highest) to 19 (lowest), not {value!r}"
                 )
             else:
                 spec.nice = value
