@@ -25,7 +25,8 @@ class Interpolator(Node):
     rate. When keyframes stop, the last one keeps zooming; new ones fade back in. Until the first keyframe it
     shows a title card (the overlay's subject and "dreaming..."), which then fades into it. The overlay text is
     drawn in a semi-transparent box. Frames are warped and resized in one pass, on the CPU (OpenCV) or a CUDA GPU
-    (torch).
+    (torch). Zoom and rotation are clamped to what one blend can span, so no keyframe makes a frame expensive; one
+    that is not an RGB picture (a 0x0 image) is counted as `bad_keyframe` and dropped.
     """
 
     keyframes = Input(Keyframe, "keyframes", delivery="queue:8", doc="dreamed keyframes with their zoom and rotation")
