@@ -104,3 +104,12 @@ def test_keyframes_that_cannot_be_warped_are_dropped_and_the_video_keeps_its_rat
         publisher.close()
     graph.publish("keyframes", Keyframe(image=np.full((48, 80, 3), 128, np.uint8), zoom=1.0))
     graph.wait_for("video", lambda m: m.meta["title"] == 0 and abs(m.image.mean() - 128) < 2, timeout=20)
+
+
+def test_a_keyframe_zooming_out_with_no_successor_keeps_the_video_rate(graph):
+    """The optimizer zoomed out (zoom_per_s < 0), then stopped: the last keyframe keeps zooming out on its own."""
+    image = np.random.default_rng(1).integers(0, 256, (48, 80, 3), dtype=np.uint8)
+    graph.publish("keyframes", Keyframe(image=image, zoom=0.5, period=0.2))
+    graph.wait_for("video", lambda m: m.meta["title"] == 0, timeout=20)
+    time.sleep(1.0)  # 15 periods after it arrived: 0.5 ** 15 unclamped, where each warp took a third of a second
+    assert len(graph.collect("video", seconds=2.0)) >= FPS, "the warp's cost does not grow with the zoom-out"
