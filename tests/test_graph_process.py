@@ -220,7 +220,7 @@ def test_nice_sets_a_node_priority_after_a_quiet_start_up():
 
 def test_a_node_whose_heartbeat_stops_is_stopped_by_the_watchdog_and_respawned():
     launch = {
-        "graph": {"watchdog_s": 2},
+        "graph": {"watchdog_s": 3},
         "nodes": [
             {"name": "tick", "node": "dreamgraph.graph.builtin.ticker", "respawn": True, "respawn_delay": 0.2},
             {"name": "off", "node": "dreamgraph.graph.builtin.ticker", "remap": {"ticks": "off"}, "watchdog_s": 0},
