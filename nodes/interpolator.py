@@ -25,7 +25,8 @@ class Interpolator(Node):
     rate. When keyframes stop, the last one keeps zooming; new ones fade back in. Until the first keyframe it
     shows a title card (the overlay's subject and "dreaming..."), which then fades into it. The overlay text is
     drawn in a semi-transparent box. Frames are warped and resized in one pass, on the CPU (OpenCV) or a CUDA GPU
-    (torch).
+    (torch). Zoom and rotation are clamped to what one blend can span, so no keyframe makes a frame expensive; one
+    that is not an RGB picture (a 0x0 image) is counted as `bad_keyframe` and dropped.
     """
 
     keyframes = Input(Keyframe, "keyframes", delivery="queue:8", doc="dreamed keyframes with their zoom and rotation")
@@ -91,10 +92,14 @@ class Interpolator(Node):
 
     def on_keyframes(self, msg: Keyframe):
         now = time.monotonic()
+        tag = {"labels": list(msg.labels), "keyframe": msg.seq}
+        try:
+            self._blender.add(msg.image, msg.zoom, msg.rotation, now, msg.period, tag)
+        except ValueError as err:
+            self.count_error("bad_keyframe", f"keyframe {msg.seq} dropped: {err}")
+            return
         if self._title_fade_start is None:
             self._title_fade_start = now
-        tag = {"labels": list(msg.labels), "keyframe": msg.seq}
-        self._blender.add(msg.image, msg.zoom, msg.rotation, now, msg.period, tag)
 
     def on_overlay(self, msg: Overlay):
         self._text = msg.text

@@ -111,9 +111,10 @@ class Optimizer(Node):
         float,
         _DEFAULTS.zoom_per_s,
         unit="1/s",
-        min=-0.5,
-        max=2.0,
-        doc="zoom speed of the video (0.05 = 5 % per second)",
+        # a keyframe moves at most a factor 2 either way (nodes.common.motion): faster speeds would only be clamped
+        min=-0.3,
+        max=1.0,
+        doc="zoom speed of the video (0.05 = 5 % per second; negative zooms out)",
     )
     rotation_per_s = Param(
         float,

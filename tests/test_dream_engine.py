@@ -5,6 +5,7 @@ import pytest
 import skimage.data
 import torch
 
+from dreamgraph.nodes.common.motion import KEYFRAME_MAX_ROTATION, KEYFRAME_ZOOM_RANGE
 from dreamgraph.nodes.dream.models import load_model
 from dreamgraph.nodes.dream.objective import ClassObjective, region_masks, validate_targets
 from dreamgraph.nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
@@ -127,6 +128,11 @@ def test_keyframe_motion_follows_the_period():
     assert keyframe_motion(0.05, 2.0, 0.0) == (1.0, 0.0)
     zoom, rot = keyframe_motion(0.05, 2.0, 2.0)
     assert zoom == pytest.approx(1.05**2) and rot == pytest.approx(4.0)
+
+
+def test_keyframe_motion_stays_blendable_after_a_long_stall():
+    assert keyframe_motion(-0.3, -90.0, 60.0) == (KEYFRAME_ZOOM_RANGE[0], -KEYFRAME_MAX_ROTATION)
+    assert keyframe_motion(1.0, 0.0, 1e6) == (KEYFRAME_ZOOM_RANGE[1], 0.0), "no overflow on the way"
 
 
 def test_jitter_is_a_roll():

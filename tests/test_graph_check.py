@@ -19,6 +19,8 @@ BROKEN = {
     "unknown_param.yaml": (6, "nodes.0.params.speed", "unknown parameter of Ticker"),
     "bad_param_value.yaml": (5, "nodes.0.params.rate", "rate must be >= 0.01"),
     "bad_respawn_delay.yaml": (5, "nodes.0.respawn_delay", "must be a number of seconds"),
+    "bad_watchdog.yaml": (5, "nodes.0.watchdog_s", "must be a number of seconds >= 0"),
+    "bad_graph_watchdog.yaml": (3, "graph.watchdog_s", "must be a number of seconds >= 0 (0: no watchdog)"),
     "duplicate_names.yaml": (6, "name", "duplicate node name 'tick' (first at"),
     "undefined_arg.yaml": (7, "nodes.0.params.rate", "${arg:rat} is not a declared argument"),
     "missing_env.yaml": (5, "nodes.0.params.rate", "environment variable DREAMGRAPH_TEST_SURELY_UNSET_VAR is not set"),

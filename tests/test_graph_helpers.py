@@ -204,9 +204,11 @@ class LongCompute(Node):
 
 
 class SlowTimer(Node):
-    """A timer whose callback takes longer than its period (a node that can never catch up)."""
+    """A timer whose callback takes longer than its period (a node that can never catch up); answers pings."""
 
+    pings = Input(Counter, "slow_pings", delivery="queue:10", doc="each is answered on slow_pongs")
     ticks = Output(Counter, "slow_ticks", doc="one per callback")
+    pongs = Output(Counter, "slow_pongs", doc="the pings, back")
     period_s = Param(float, 0.05, unit="s", min=0.001, doc="timer period")
     work_s = Param(float, 0.12, unit="s", min=0.0, doc="time spent per callback")
 
@@ -218,6 +220,18 @@ class SlowTimer(Node):
         time.sleep(self.work_s)
         self.n += 1
         self.ticks.publish(Counter(n=self.n, stamp=time.time()))
+
+    def on_pings(self, msg: Counter):
+        self.pongs.publish(msg)
+
+
+class SlowStart(Node):
+    """Takes `start_s` to set up, like a node that imports torch and loads a model."""
+
+    start_s = Param(float, 3.0, unit="s", min=0.0, doc="set-up time")
+
+    def setup(self):
+        time.sleep(self.start_s)
 
 
 class Spawner(Node):

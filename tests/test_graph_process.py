@@ -15,6 +15,7 @@ import pytest
 from test_graph_helpers import HELPERS_ENV
 
 from dreamgraph.graph.core.runtime import GraphDir
+from dreamgraph.graph.orchestration.priority import STARTUP_NICE, may_raise_to
 from dreamgraph.graph.testing.harness import GraphHarness
 from dreamgraph.graph.tools.introspect import GraphClient
 
@@ -187,8 +188,84 @@ def test_run_with_a_bad_param_fails_and_cleans_up(runtime_dir):
     assert list(pathlib.Path(runtime_dir).iterdir()) == []
 
 
-def test_nice_lowers_a_node_priority():
-    launch = {"nodes": [{"name": "tick", "node": "dreamgraph.graph.builtin.ticker", "nice": 7}]}
-    with GraphHarness(launch) as harness:
-        pid = harness.statuses()["tick"].pid
-        assert psutil.Process(pid).nice() == psutil.Process().nice() + 7
+def node_process(h: GraphHarness, name: str, other_than: int = 0, timeout: float = 10.0) -> psutil.Process:
+    """The launcher's child that runs node `name` (found by its config file), before the node is heard."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for child in psutil.Process(h.proc.pid).children():
+            if child.pid != other_than and child.cmdline()[-1].endswith(f"/{name}.json"):
+                return child
+        time.sleep(0.05)
+    raise AssertionError(f"no process for {name}\n{h.text()}")
+
+
+def test_nice_sets_a_node_priority_after_a_quiet_start_up():
+    launch = {
+        "nodes": [
+            {"name": "heavy", "node": "test_graph_helpers:SlowStart", "params": {"start_s": 3.0}, "nice": 7},
+            {"name": "video", "node": "dreamgraph.graph.builtin.ticker", "nice": -2},
+        ]
+    }
+    own = psutil.Process().nice()
+    with GraphHarness(launch, env=HELPERS_ENV) as harness:
+        assert node_process(harness, "heavy").nice() == min(19, own + 7 + STARTUP_NICE), "a heavy node starts quietly"
+        pids = node_pids(harness, {"heavy", "video"})
+        assert psutil.Process(pids["heavy"]).nice() == min(19, own + 7), "its own niceness once it has started"
+        video = psutil.Process(pids["video"]).nice()
+        if may_raise_to(own - 2):
+            assert video == own - 2, "the video path goes first where the system allows it"
+        else:
+            assert video == own and "video: nice -2 is not allowed here" in harness.text()
+
+
+def test_a_node_whose_heartbeat_stops_is_stopped_by_the_watchdog_and_respawned():
+    launch = {
+        "graph": {"watchdog_s": 3},
+        "nodes": [
+            {"name": "tick", "node": "dreamgraph.graph.builtin.ticker", "respawn": True, "respawn_delay": 0.2},
+            {"name": "off", "node": "dreamgraph.graph.builtin.ticker", "remap": {"ticks": "off"}, "watchdog_s": 0},
+        ],
+    }
+    with GraphHarness(launch) as h:
+        pids = node_pids(h, {"tick", "off"})
+        for pid in pids.values():
+            os.kill(pid, signal.SIGSTOP)  # alive, but silent: as hung as a node stuck in one call
+        try:
+            h.wait_output("[launch] tick is hung: no heartbeat for", timeout=30)
+            h.wait_output("tick exited with code 0 after the watchdog stopped it; restarting", timeout=30)
+            assert not wait_gone([pids["tick"]]), "the hung process is gone, not left behind"
+            respawned = h.wait_for("_status", lambda s: s.node == "tick" and s.pid != pids["tick"], timeout=30).msg
+            rows = {line.split()[0]: line.split() for line in h.cli("node", "list").stdout.splitlines()}
+            assert rows["tick"][1:4] == [str(respawned.pid), "running", "1"] and rows["tick"][7] == "1", rows
+            assert rows["off"][7] == "0" and "off is hung" not in h.text(), "watchdog_s: 0 turns it off"
+        finally:
+            os.kill(pids["off"], signal.SIGCONT)
+        assert h.wait_for("_status", lambda s: s.node == "off").msg.pid == pids["off"]
+
+
+def test_a_respawned_node_starts_up_quietly():
+    launch = {
+        "nodes": [
+            {
+                "name": "slow",
+                "node": "test_graph_helpers:SlowStart",
+                "params": {"start_s": 3.0},
+                "respawn": True,
+                "respawn_delay": 0.2,
+            }
+        ]
+    }
+    own = psutil.Process().nice()
+    if not may_raise_to(own):
+        pytest.skip("this system would not give a quiet start-up its priority back")
+    with GraphHarness(launch, env=HELPERS_ENV) as harness:
+        first = node_pids(harness, {"slow"})["slow"]
+        assert psutil.Process(first).nice() == own, "a first start of a node that is not heavy is not held back"
+        os.kill(first, signal.SIGKILL)
+        respawned = node_process(harness, "slow", other_than=first)
+        assert respawned.nice() == min(19, own + STARTUP_NICE), "the video goes first while it starts up"
+        harness.wait_for("_status", lambda s: s.node == "slow" and s.pid == respawned.pid)
+        end = time.monotonic() + 10
+        while respawned.nice() != own:
+            assert time.monotonic() < end, "its own priority back once started"
+            time.sleep(0.1)

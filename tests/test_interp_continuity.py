@@ -1,9 +1,13 @@
 """The blended video has no pop when keyframes switch, keeps moving when they stop, and paces itself."""
 
+import math
+
 import cv2
 import numpy as np
+import pytest
 
 from dreamgraph.nodes.video.blend import KeyframeBlender
+from dreamgraph.nodes.video.timeline import KeyframeTimeline
 from dreamgraph.nodes.video.warp import zoom_matrix
 
 FPS = 25
@@ -93,3 +97,24 @@ def test_faster_keyframes_than_frames_do_not_pile_up():
     arrivals = [k / 100 for k in range(1, 400)]  # 100 keyframes/s into 25 fps
     _, _, blender = play(arrivals, duration=4.2)
     assert blender.timeline.backlog <= blender.timeline.max_backlog
+
+
+def test_the_warp_zoom_stays_in_range_whatever_the_keyframes_say():
+    """A warp's cost grows as its zoom shrinks: however far keyframes claim to move, the frame stays cheap."""
+    timeline = KeyframeTimeline(default_period=0.5)
+    for n, (zoom, rotation) in enumerate([(1e-3, math.nan), (1e9, 1e9), (math.nan, -1e9), (0.0, 0.0)]):
+        timeline.add(f"keyframe {n}", zoom, rotation, now=n * 0.5)
+    shots = [timeline.shot(t / 10) for t in range(10, 600)]  # the keyframes, then a minute without any
+    for shot in shots:
+        zooms = [shot.first_zoom] + ([shot.second_zoom] if shot.second is not None else [])
+        assert all(1 / 8 <= zoom <= 1e4 for zoom in zooms), zooms
+        assert math.isfinite(shot.first_rotation) and math.isfinite(shot.second_rotation)
+    assert shots[-1].first_zoom == 1 / 8, "a stalled zoom-out stops at a few mirrored copies"
+
+
+def test_a_keyframe_that_is_no_picture_is_refused():
+    blender = KeyframeBlender(*SIZE, device="cpu")
+    for shape in [(0, 0, 3), (72, 0, 3), (72, 128), (72, 128, 4)]:
+        with pytest.raises(ValueError, match="HxWx3"):
+            blender.add(np.zeros(shape, np.uint8), 1.0, 0.0, now=0.0)
+    assert blender.render(np.zeros((SIZE[1], SIZE[0], 3), np.uint8), 1.0) is None, "nothing was taken"

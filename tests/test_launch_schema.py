@@ -46,6 +46,7 @@ def test_shipped_launch_files_validate(validator, path):
         ),
         ({"name": "o", "node": "dreamgraph.nodes.optimizer", "params": {"zoom_per_s": "fast"}}, "'fast' is not valid"),
         ({"name": "o", "node": "optimizer", "nice": 30}, "30 is greater than the maximum of 19"),
+        ({"name": "o", "node": "optimizer", "watchdog_s": -1}, "-1 is less than the minimum of 0"),
         ({"name": "o"}, "'node' is a required property"),
     ],
 )

@@ -4,6 +4,7 @@ status keeps coming, and a timer slower than its period cannot starve the node's
 import pytest
 from test_graph_helpers import HELPERS_ENV
 
+from dreamgraph.graph.core.message import Counter
 from dreamgraph.graph.core.node import Node, NodeConfig, Param
 from dreamgraph.graph.testing.harness import GraphHarness
 
@@ -51,6 +52,9 @@ def test_a_timer_slower_than_its_period_drops_ticks_and_the_node_stays_reachable
     with GraphHarness(launch, env=HELPERS_ENV) as h:
         status = h.wait_for("_status", lambda s: s.node == "slow" and s.dropped_ticks > 0).msg
         assert status.params["work_s"] == 0.12
+        pongs = h.listener("slow_pongs")
+        h.publish("slow_pings", Counter(n=7))
+        assert pongs.wait(lambda m: m.n == 7).msg.n == 7, "inputs are handled between the slow callbacks"
         result = h.cli("param", "set", "slow", "work_s", "0")
         assert result.returncode == 0 and "(applied)" in result.stdout, result
         status = h.wait_for("_status", lambda s: s.node == "slow" and s.params["work_s"] == 0).msg

@@ -110,7 +110,7 @@ def test_parameters_are_answered_within_one_step_of_a_long_keyframe():
         applied = h.cli("param", "set", "optimizer", "zoom_per_s", "0.2")
         assert applied.returncode == 0 and "optimizer.zoom_per_s = 0.2 (applied)" in applied.stdout, applied
         out_of_range = h.cli("param", "set", "optimizer", "zoom_per_s", "99")
-        assert out_of_range.returncode == 1 and "zoom_per_s must be <= 2.0" in out_of_range.stderr
+        assert out_of_range.returncode == 1 and "zoom_per_s must be <= 1.0" in out_of_range.stderr
         engine_refused = h.cli("param", "set", "optimizer", "prior", "/nonexistent/prior.npz")
         assert (
             engine_refused.returncode == 1

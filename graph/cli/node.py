@@ -13,7 +13,8 @@ app = typer.Typer(help="Inspect the nodes of the running graph.", no_args_is_hel
 
 @app.command("list")
 def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5):
-    """Every node of the running graph: pid, state, restarts and message rates."""
+    """Every node of the running graph: pid, state, restarts, message rates, errors and hangs (times the launcher's
+    watchdog stopped it for a missing heartbeat)."""
     graph_client = client(graph)
     launches = graph_client.launch_states()
     statuses = graph_client.statuses(seconds)
@@ -31,7 +32,10 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
         row["heard"] = True
     if not rows:
         fail("no node found")
-    typer.echo(f"{'NAME':20} {'PID':>7} {'STATE':9} {'RESTARTS':>8} {'IN/s':>8} {'OUT/s':>8} {'ERRORS':>6}  MACHINE")
+    typer.echo(
+        f"{'NAME':20} {'PID':>7} {'STATE':9} {'RESTARTS':>8} {'IN/s':>8} {'OUT/s':>8} {'ERRORS':>6} {'HANGS':>5}  "
+        "MACHINE"
+    )
     for name in sorted(rows):
         r = rows[name]
         state = r.get("state", "?")
@@ -39,7 +43,7 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
             state = "silent"
         typer.echo(
             f"{name:20} {r.get('pid', 0) or '-':>7} {state:9} {r.get('restarts', 0):>8} "
-            f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6}  "
+            f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6} {r.get('hangs', 0):>5}  "
             f"{r.get('machine') or r.get('host', '')}"
         )
 

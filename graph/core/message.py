@@ -5,7 +5,8 @@ message: ``[topic, msgpack header, array buffer, array buffer, ...]``. Array fie
 their own frames, described in the header by dtype and shape, and are neither copied on send nor on receive.
 
 Decoding is defensive: the unpacker has size limits, map keys must be strings, nothing is ever unpickled, and
-every field is checked against its declared type. Anything that fails raises :class:`DecodeError`.
+every field is checked against its declared type. Float fields reject NaN and infinity unless the field is declared
+``Annotated[float, NON_FINITE]``. Anything that fails raises :class:`DecodeError`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import math
 import time
 import typing
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgpack
 import numpy as np
@@ -24,6 +25,10 @@ HEADER_LIMIT = 1 << 20  # a header is metadata only; frames travel outside it
 MAX_ARRAY_BYTES = 1 << 30
 ALLOWED_DTYPES = frozenset({"uint8", "uint16", "int16", "int32", "int64", "float16", "float32", "float64"})
 MAX_DIMS = 4
+
+# Marks a float field that may carry NaN or infinity: ``level: Annotated[float, NON_FINITE] = 0.0``. Others refuse
+# them, since a NaN zoom or an infinite size reaches code that hangs or divides by it (an affine warp, a loop bound).
+NON_FINITE = "non-finite allowed"
 
 _registry: dict[str, type["Message"]] = {}
 _former_names: dict[str, type["Message"]] = {}
@@ -43,14 +48,13 @@ def _checker(hint: Any):
     origin = typing.get_origin(hint)
     if hint is Any:
         return lambda v: v
+    if origin is Annotated:
+        base, *marks = typing.get_args(hint)
+        if base is float and NON_FINITE in marks:
+            return _float_checker(finite=False)
+        return _checker(base)
     if hint is float:
-
-        def check_float(v):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise TypeError(f"expected a number, got {type(v).__name__}")
-            return float(v)
-
-        return check_float
+        return _float_checker(finite=True)
     if hint is int:
 
         def check_int(v):
@@ -96,6 +100,18 @@ def _checker(hint: Any):
     raise TypeError(f"unsupported message field type {hint!r}")
 
 
+def _float_checker(finite: bool):
+    def check_float(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"expected a number, got {type(v).__name__}")
+        value = float(v)
+        if finite and not math.isfinite(value):
+            raise TypeError(f"expected a finite number, got {value}")
+        return value
+
+    return check_float
+
+
 class Message:
     """Base of every message type. Subclasses are turned into dataclasses and registered by their wire name.
 
@@ -116,7 +132,7 @@ class Message:
             if isinstance(value, (list, dict)) and not name.startswith("_"):
                 setattr(cls, name, dataclasses.field(default_factory=lambda v=value: type(v)(v)))
         dataclasses.dataclass(cls)
-        hints = typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls, include_extras=True)
         cls._fields = {f.name: _checker(hints[f.name]) for f in dataclasses.fields(cls)}
         cls._array_fields = tuple(f.name for f in dataclasses.fields(cls) if hints[f.name] is np.ndarray)
         if "TYPE" not in vars(cls):
@@ -347,7 +363,7 @@ class Status(Message):
 
 
 class LaunchState(Message):
-    """The launcher's view of its processes (latched): name -> {pid, state, restarts, exit_code, machine}."""
+    """The launcher's view of its processes (latched): name -> {pid, state, restarts, hangs, exit_code, machine}."""
 
     TYPE = "dreamgraph/LaunchState"
     FORMER_TYPES = ("graph.message:LaunchState",)

@@ -1,9 +1,10 @@
 """The supervisor behind ``dreamgraph launch``: one process per node, respawn policies, clean shutdown.
 
 Each node runs in its own process session so the launcher alone decides when it gets SIGINT and, after its
-stop timeout, SIGKILL (for its whole process group, ffmpeg children included). Node output is prefixed with the
-node's name and secrets found in the environment are masked. The launcher publishes its view of the processes
-as a latched ``_launch`` topic, which ``dreamgraph node list`` reads.
+stop timeout, SIGKILL (for its whole process group, ffmpeg children included). A node whose heartbeat has been
+missing for its ``watchdog_s`` is hung: it is stopped the same way and its respawn policy decides what follows.
+Node output is prefixed with the node's name and secrets found in the environment are masked. The launcher
+publishes its view of the processes as a latched ``_launch`` topic, which ``dreamgraph node list`` reads.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from ..core.security import KEYS_ENV, Security
 from ..core.topics import LAUNCH_TOPIC
 from ..core.transport import Publisher
 from .launchfile import Launch, NodeSpec
+from .priority import STARTUP_NICE, may_raise_to, niceness, set_group_niceness, set_own_niceness
+from .watchdog import DEFAULT_WATCHDOG_S, Heartbeats
 
 log = logging.getLogger("launch")
 
@@ -79,6 +82,10 @@ class Proc:
         self.next_start = 0.0
         self.backoff_step = 0
         self.reader: threading.Thread | None = None
+        self.hangs = 0  # times the watchdog stopped it
+        self.kill_at = 0.0  # while hung: when SIGKILL follows the SIGTERM
+        self.nice = 0  # its niceness once started up
+        self.quiet_start = False  # starting at a lower priority until its first heartbeat
 
 
 class Supervisor:
@@ -128,6 +135,7 @@ class Supervisor:
             bind.append(self.placement.tcp_bind(self.placement.launcher_index(machine)))
         self.publisher = Publisher(ctx, bind, f"_launch#{os.getpid()}", security)
         self.publisher.latched_topics.add(resolve_topic(LAUNCH_TOPIC))
+        self.heartbeats = Heartbeats(ctx, self.graph.ipc_endpoints, security)  # local nodes are the ones it starts
 
     def _is_local(self, spec: NodeSpec) -> bool:
         if not self.launch.machines:
@@ -194,7 +202,10 @@ class Supervisor:
     def _start(self, proc: Proc):
         self._write_config(proc)
         env = dict(os.environ, DREAMGRAPH_DIE_WITH_PARENT="1", PYTHONUNBUFFERED="1")
-        nice = proc.spec.nice
+        proc.nice = niceness(proc.spec.nice)
+        # a restart, or a heavy node, must not take the CPU from the video while it imports and loads
+        proc.quiet_start = (proc.restarts > 0 or proc.spec.nice > 0) and proc.nice < 19 and may_raise_to(proc.nice)
+        start_nice = min(19, proc.nice + STARTUP_NICE) if proc.quiet_start else proc.nice
         proc.popen = subprocess.Popen(
             [sys.executable, "-m", "dreamgraph.graph.orchestration.runner", self._config_path(proc)],
             stdout=subprocess.PIPE,
@@ -202,21 +213,70 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
-            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+            preexec_fn=None if start_nice == niceness(0) else lambda: set_own_niceness(start_nice),
         )
         proc.state = "running"
         proc.started_at = time.monotonic()
+        proc.kill_at = 0.0
         proc.exit_code = None
         proc.reader = threading.Thread(target=self._pump, args=(proc, proc.popen.stdout), daemon=True)
         proc.reader.start()
+        try:
+            granted = os.getpriority(os.PRIO_PROCESS, proc.popen.pid)
+        except OSError:
+            return  # it ended already; its exit is handled like any other
+        if granted != start_nice and proc.restarts == 0:  # said once, not at every respawn
+            self.emit(
+                "launch",
+                f"{proc.spec.name}: nice {proc.spec.nice} is not allowed here (a higher priority needs root or "
+                f"RLIMIT_NICE); it runs at niceness {granted}",
+            )
+
+    def _end_quiet_start(self, proc: Proc):
+        """At its first heartbeat a node has started up: it gets its own niceness back."""
+        if proc.quiet_start and self.heartbeats.silent_s(proc.spec.name, proc.popen.pid) is not None:
+            proc.quiet_start = False
+            set_group_niceness(proc.popen.pid, proc.nice)
+
+    def _watchdog_s(self, spec: NodeSpec) -> float:
+        return (
+            spec.watchdog_s if spec.watchdog_s is not None else self.launch.graph.get("watchdog_s", DEFAULT_WATCHDOG_S)
+        )
+
+    def _watch(self, proc: Proc, now: float):
+        """Stop a running node whose heartbeat has been missing for its watchdog_s: SIGTERM (with SIGCONT, so that
+        a stopped process takes it), then SIGKILL after its stop_timeout. Its exit goes through the respawn policy."""
+        if proc.state == "hung":
+            if now >= proc.kill_at:
+                self._signal_group(proc, signal.SIGKILL)
+                proc.kill_at = float("inf")
+            return
+        limit = self._watchdog_s(proc.spec)
+        silent = self.heartbeats.silent_s(proc.spec.name, proc.popen.pid)
+        if not limit or silent is None or silent < limit:
+            return
+        proc.state = "hung"
+        proc.hangs += 1
+        proc.kill_at = now + proc.spec.stop_timeout
+        self.emit(
+            "launch",
+            f"{proc.spec.name} is hung: no heartbeat for {silent:.1f} s (watchdog_s {limit:g}); stopping it "
+            f"(hang {proc.hangs})",
+        )
+        self._signal_group(proc, signal.SIGTERM)
+        self._signal_group(proc, signal.SIGCONT)
 
     def _on_exit(self, proc: Proc, code: int):
         proc.exit_code = code
         ran_for = time.monotonic() - proc.started_at
         if ran_for >= STABLE_AFTER_S:
             proc.backoff_step = 0
+        self.heartbeats.forget(proc.spec.name, proc.popen.pid)
         spec = proc.spec
         how = f"signal {-code}" if code < 0 else f"code {code}"
+        hung = proc.state == "hung"
+        if hung:
+            how += " after the watchdog stopped it"
         limit_left = spec.max_restarts is None or proc.restarts < spec.max_restarts
         if spec.respawn and limit_left:
             delay = min(spec.respawn_delay * (2**proc.backoff_step), MAX_RESPAWN_DELAY_S)
@@ -229,7 +289,7 @@ class Supervisor:
                 f"(restart {proc.restarts + 1}{'' if spec.max_restarts is None else f' of {spec.max_restarts}'})",
             )
             return
-        proc.state = "exited" if code == 0 else "failed"
+        proc.state = "exited" if code == 0 and not hung else "failed"
         why = "max_restarts reached" if spec.respawn else "no respawn"
         self.emit("launch", f"{spec.name} exited with {how} ({why})")
         if spec.required:
@@ -240,9 +300,10 @@ class Supervisor:
     def _publish_state(self):
         nodes = {
             p.spec.name: {
-                "pid": p.popen.pid if p.popen and p.state == "running" else 0,
+                "pid": p.popen.pid if p.popen and p.state in ("running", "hung") else 0,
                 "state": p.state,
                 "restarts": p.restarts,
+                "hangs": p.hangs,
                 "exit_code": p.exit_code,
                 "machine": p.spec.machine,
                 "node": p.spec.node,
@@ -287,10 +348,16 @@ class Supervisor:
             while not self.stop_requested:
                 now = time.monotonic()
                 changed = False
+                self.heartbeats.listen()
                 for proc in self.procs:
-                    if proc.state == "running" and proc.popen.poll() is not None:
+                    if proc.state in ("running", "hung") and proc.popen.poll() is not None:
                         self._on_exit(proc, proc.popen.returncode)
                         changed = True
+                    elif proc.state in ("running", "hung"):
+                        was = proc.state
+                        self._end_quiet_start(proc)
+                        self._watch(proc, now)
+                        changed = changed or proc.state != was
                     elif proc.state == "backoff" and now >= proc.next_start:
                         proc.restarts += 1
                         self._start(proc)
@@ -330,11 +397,12 @@ class Supervisor:
                     proc.popen.wait(5)
                 except subprocess.TimeoutExpired:
                     pass
-                if proc.state in ("running", "backoff"):
+                if proc.state in ("running", "backoff", "hung"):
                     proc.state = "stopped"
             if proc.reader:
                 proc.reader.join(2)
         self.publisher.close()
+        self.heartbeats.close()
         self.graph.remove()
         self.emit("launch", "graph stopped")
 

@@ -51,12 +51,13 @@ NODE_KEYS = {
     "doc",
     "stop_timeout",
     "nice",
+    "watchdog_s",
 }
 INCLUDE_KEYS = {"file", "namespace", "args"}
 ARG_KEYS = {"default", "doc", "required"}
 MACHINE_KEYS = {"address", "doc"}
 ENV_KEYS = {"doc", "required"}
-GRAPH_KEYS = {"name", "base_port", "keys", "secure"}
+GRAPH_KEYS = {"name", "base_port", "keys", "secure", "watchdog_s"}
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 SUBST_RE = re.compile(r"\$\{(arg|env):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_ENV_RE = re.compile(r"KEY|TOKEN|SECRET|PASS|OAUTH", re.I)
@@ -90,7 +91,8 @@ class NodeSpec:
     required: bool = False
     machine: str = ""
     stop_timeout: float = 5.0
-    nice: int = 0  # CPU priority (Unix nice): compute-heavy nodes yield to real-time ones
+    nice: int = 0  # CPU priority (Unix nice, relative to the launcher): heavy nodes yield, the video path goes first
+    watchdog_s: float | None = None  # restart after this long without a heartbeat (0: never; None: the graph's)
     source: str = ""  # file:line, for messages
 
 
@@ -362,6 +364,13 @@ class _Parser:
                 self.graph["base_port"] = port
             except (TypeError, ValueError):
                 self.problem(loc, ("graph", "base_port"), "must be a port number between 1024 and 65000")
+        if "watchdog_s" in self.graph:
+            try:
+                self.graph["watchdog_s"] = float(self.graph["watchdog_s"])
+                if not self.graph["watchdog_s"] >= 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.problem(loc, ("graph", "watchdog_s"), "must be a number of seconds >= 0 (0: no watchdog)")
 
     def parse_machines(self, loc, raw, args):
         if not isinstance(raw, dict):
@@ -401,21 +410,21 @@ class _Parser:
                     self.problem(loc, at + (key,), "must be true or false")
                 else:
                     setattr(spec, key, item[key])
-        for key in ("respawn_delay", "stop_timeout"):
+        for key in ("respawn_delay", "stop_timeout", "watchdog_s"):
             if key in item:
                 value = self.subst(loc, at + (key,), item[key], args)
                 try:
                     value = float(value)
-                    if value < 0:
+                    if not value >= 0:  # NaN too
                         raise ValueError
                     setattr(spec, key, value)
                 except (TypeError, ValueError):
                     self.problem(loc, at + (key,), f"must be a number of seconds >= 0, not {value!r}")
         if "nice" in item:
             value = item["nice"]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 19:
+            if isinstance(value, bool) or not isinstance(value, int) or not -20 <= value <= 19:
                 self.problem(
-                    loc, at + ("nice",), f"must be a whole number from 0 (normal) to 19 (lowest), not {value!r}"
+                    loc, at + ("nice",), f"must be a whole number from -20 (highest) to 19 (lowest), not {value!r}"
                 )
             else:
                 spec.nice = value

@@ -35,7 +35,8 @@ NODE_PROPERTIES: dict[str, dict] = {
     "machine": {"type": "string", "description": "a name from machines:"},
     "doc": {"type": "string"},
     "stop_timeout": _value("number", minimum=0),
-    "nice": {"type": "integer", "minimum": 0, "maximum": 19},
+    "nice": {"type": "integer", "minimum": -20, "maximum": 19, "description": "CPU priority (negative: first)"},
+    "watchdog_s": _value("number", minimum=0),
 }
 ARG_PROPERTIES = {"default": {}, "doc": {"type": "string"}, "required": {"type": "boolean"}}
 INCLUDE_PROPERTIES = {"file": {"type": "string"}, "namespace": {"type": "string"}, "args": {"type": "object"}}
@@ -46,6 +47,7 @@ GRAPH_PROPERTIES = {
     "base_port": _value("integer", minimum=1024, maximum=65000),
     "keys": {"type": "string"},
     "secure": {"type": "boolean"},
+    "watchdog_s": _value("number", minimum=0),
 }
 
 

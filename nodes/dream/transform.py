@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..common.motion import KEYFRAME_ZOOM_RANGE, clamp_keyframe_motion
+
 
 def zoom_rotate(image: torch.Tensor, zoom: float, degrees: float = 0.0) -> torch.Tensor:
     """Zoom by `zoom` (>1 zooms in) and rotate by `degrees` about the centre, keeping the size.
@@ -23,8 +25,11 @@ def zoom_rotate(image: torch.Tensor, zoom: float, degrees: float = 0.0) -> torch
 
 
 def keyframe_motion(zoom_per_s: float, rotation_per_s: float, period_s: float) -> tuple[float, float]:
-    """Zoom factor and rotation (degrees) for one keyframe standing for `period_s` seconds of video."""
-    return (1.0 + zoom_per_s) ** period_s, rotation_per_s * period_s
+    """Zoom factor and rotation (degrees) for one keyframe standing for `period_s` seconds of video, clamped to
+    what the interpolator can blend (a long period, after a stall, would zoom out to almost nothing)."""
+    # (1 + zoom_per_s) ** period_s, in logarithms capped first: a long period cannot overflow the power
+    log_zoom = min(period_s * math.log1p(zoom_per_s), math.log(KEYFRAME_ZOOM_RANGE[1]))
+    return clamp_keyframe_motion(math.exp(log_zoom), rotation_per_s * period_s)
 
 
 class Jitter:

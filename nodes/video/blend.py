@@ -18,7 +18,10 @@ class KeyframeBlender:
         return self.warper.device
 
     def add(self, image: np.ndarray, zoom: float, rotation: float, now: float, period_hint: float = 0.0, tag=None):
-        """Take a keyframe (copied/uploaded here, so the caller's buffer may be reused) that arrived at `now`."""
+        """Take a keyframe (copied/uploaded here, so the caller's buffer may be reused) that arrived at `now`;
+        ValueError for an image that is not an RGB picture (HxWx3, neither side 0): it could not be warped."""
+        if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+            raise ValueError(f"a keyframe must be an HxWx3 RGB image, not of shape {image.shape}")
         self.timeline.add(self.warper.upload(image), zoom, rotation, now, period_hint, tag)
 
     def render(self, out: np.ndarray, now: float):

@@ -21,8 +21,12 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-# Zoom is accumulated multiplicatively while keyframes are missing; clamp it so hours of outage cannot overflow.
+from ..common.motion import clamp_keyframe_motion
+
+# Zoom is accumulated multiplicatively while keyframes are missing; clamp it so hours of outage cannot overflow,
+# and stop zooming out at a few mirrored copies of the picture: a warp's border costs more the smaller the zoom.
 _MAX_ZOOM = 1e4
+_MIN_ZOOM = 1 / 8
 _BUFFER_TARGET = 0.5  # periods of content still queued when a keyframe arrives (≈ one keyframe behind)
 _SPEED_GAIN = 0.5
 _SPEED_LIMITS = (0.5, 2.0)
@@ -82,7 +86,7 @@ class KeyframeTimeline:
         """Queue a keyframe that arrived at `now` (monotonic seconds)."""
         self.advance(now)
         self._note_arrival(now, period_hint)
-        entry = _Entry(source, float(zoom) if zoom > 0 else 1.0, float(rotation), tag)
+        entry = _Entry(source, *clamp_keyframe_motion(float(zoom), float(rotation)), tag)
         if self._first is None:
             self._first, self._drift = entry, (entry.zoom, entry.rotation)
             self._last_time = now
@@ -92,10 +96,13 @@ class KeyframeTimeline:
             return
         self._pending.append(entry)
         while len(self._pending) > self.max_backlog:
-            # Skip a keyframe without breaking geometry: the next one is the skipped one's zoom/rotation further on.
+            # Skip a keyframe without breaking geometry: the next one is the skipped one's zoom/rotation further on
+            # (within the range one blend can span).
             skipped = self._pending.popleft()
-            self._pending[0].zoom *= skipped.zoom
-            self._pending[0].rotation += skipped.rotation
+            following = self._pending[0]
+            following.zoom, following.rotation = clamp_keyframe_motion(
+                following.zoom * skipped.zoom, following.rotation + skipped.rotation
+            )
 
     def _note_arrival(self, now: float, period_hint: float):
         if self._last_arrival is None:
@@ -128,7 +135,7 @@ class KeyframeTimeline:
                 self._next_segment()
 
     def _accumulate(self, zoom_factor: float, rotation: float):
-        self._first_zoom = min(_MAX_ZOOM, max(1.0 / _MAX_ZOOM, self._first_zoom * zoom_factor))
+        self._first_zoom = min(_MAX_ZOOM, max(_MIN_ZOOM, self._first_zoom * zoom_factor))
         self._first_rotation = (self._first_rotation + rotation) % 360.0
 
     def _next_segment(self):
