@@ -143,6 +143,16 @@ class Crashy(Node):
         self.after(self.after_s, lambda: os._exit(3))
 
 
+class FragileStart(Node):
+    """Runs whatever its parameter says, but a start with `broken` set fails (a live value that breaks a restart)."""
+
+    broken = Param(bool, False, doc="fail at start-up")
+
+    def setup(self):
+        if self.broken:
+            raise RuntimeError("cannot start with broken set")
+
+
 class LatchOnce(Node):
     """Publishes one Text on a latched topic, once, shortly after start."""
 

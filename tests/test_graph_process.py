@@ -269,3 +269,32 @@ def test_a_respawned_node_starts_up_quietly():
         while respawned.nice() != own:
             assert time.monotonic() < end, "its own priority back once started"
             time.sleep(0.1)
+
+
+def test_live_parameter_changes_survive_a_respawn():
+    launch = {
+        "nodes": [
+            {"name": "tick", "node": "dreamgraph.graph.builtin.ticker", "params": {"rate": 20}, "respawn": True},
+        ]
+    }
+    with GraphHarness(launch) as h:
+        first = node_pids(h, {"tick"})["tick"]
+        assert h.cli("param", "set", "tick", "rate", "7").returncode == 0
+        h.wait_for("_status", lambda s: s.node == "tick" and s.params["rate"] == 7.0, timeout=30)
+        os.kill(first, signal.SIGKILL)
+        respawned = h.wait_for("_status", lambda s: s.node == "tick" and s.pid != first, timeout=30).msg
+        assert respawned.params["rate"] == 7.0, "the respawned node starts with the value set live"
+
+
+def test_live_values_that_break_a_restart_give_way_to_the_launch_file():
+    launch = {
+        "nodes": [{"name": "f", "node": "test_graph_helpers:FragileStart", "respawn": True, "respawn_delay": 0.2}]
+    }
+    with GraphHarness(launch, env=HELPERS_ENV) as h:
+        first = node_pids(h, {"f"})["f"]
+        assert h.cli("param", "set", "f", "broken", "true").returncode == 0
+        h.wait_for("_status", lambda s: s.node == "f" and s.params["broken"] is True, timeout=30)
+        os.kill(first, signal.SIGKILL)
+        h.wait_output("f failed to start with its live parameters; next with the launch file's", timeout=60)
+        back = h.wait_for("_status", lambda s: s.node == "f" and s.pid != first, timeout=60).msg
+        assert back.params["broken"] is False

@@ -86,6 +86,8 @@ class Proc:
         self.kill_at = 0.0  # while hung: when SIGKILL follows the SIGTERM
         self.nice = 0  # its niceness once started up
         self.quiet_start = False  # starting at a lower priority until its first heartbeat
+        self.live_params: dict | None = None  # the parameters it last reported, for its next start
+        self.restored = False  # started with live_params rather than the launch file's
 
 
 class Supervisor:
@@ -184,7 +186,7 @@ class Supervisor:
         config = NodeConfig(
             name=spec.name,
             node=spec.node,
-            params=spec.params,
+            params={**spec.params, **(proc.live_params or {})},
             remap=spec.remap,
             namespace=spec.namespace,
             graph_dir=str(self.graph.path),
@@ -200,6 +202,7 @@ class Supervisor:
             json.dump(asdict(config), f)
 
     def _start(self, proc: Proc):
+        proc.restored = bool(proc.live_params)
         self._write_config(proc)
         env = dict(os.environ, DREAMGRAPH_DIE_WITH_PARENT="1", PYTHONUNBUFFERED="1")
         proc.nice = niceness(proc.spec.nice)
@@ -271,8 +274,15 @@ class Supervisor:
         ran_for = time.monotonic() - proc.started_at
         if ran_for >= STABLE_AFTER_S:
             proc.backoff_step = 0
-        self.heartbeats.forget(proc.spec.name, proc.popen.pid)
         spec = proc.spec
+        reported = self.heartbeats.params(spec.name, proc.popen.pid)
+        if reported is not None:
+            proc.live_params = reported  # live changes survive the respawn
+        elif proc.restored:
+            # it died before its first heartbeat with the restored values: they may be why, so start clean
+            proc.live_params = None
+            self.emit("launch", f"{spec.name} failed to start with its live parameters; next with the launch file's")
+        self.heartbeats.forget(spec.name, proc.popen.pid)
         how = f"signal {-code}" if code < 0 else f"code {code}"
         hung = proc.state == "hung"
         if hung:

@@ -1,5 +1,6 @@
 """The launcher's ear on every node's heartbeat: a node whose status stops coming is hung (stopped, or stuck in
-one long call) even though its process is alive, and only the launcher can end it so that it is respawned."""
+one long call) even though its process is alive, and only the launcher can end it so that it is respawned. The
+parameters each heartbeat carries are what a respawned node starts with, so live changes survive a restart."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Heartbeats:
         self._endpoints = endpoints
         self._sub = Subscription(ctx, resolve_topic(STATUS_TOPIC), Delivery(False, 1024), security, Status)
         self._heard: dict[tuple[str, int], float] = {}  # (node name, pid) -> monotonic time of its last status
+        self._params: dict[tuple[str, int], dict] = {}  # (node name, pid) -> its parameters in its last status
         self._next_scan = 0.0
 
     def listen(self):
@@ -38,6 +40,7 @@ class Heartbeats:
         while self._sub.buffer:
             status = self._sub.buffer.popleft().msg
             self._heard[(status.node, status.pid)] = now
+            self._params[(status.node, status.pid)] = status.params
 
     def silent_s(self, node: str, pid: int) -> float | None:
         """Seconds since process `pid` of `node` was last heard; None before its first status, so a slow start
@@ -45,8 +48,13 @@ class Heartbeats:
         heard = self._heard.get((node, pid))
         return None if heard is None else time.monotonic() - heard
 
+    def params(self, node: str, pid: int) -> dict | None:
+        """The parameters process `pid` of `node` last reported (live changes included); None if never heard."""
+        return self._params.get((node, pid))
+
     def forget(self, node: str, pid: int):
         self._heard.pop((node, pid), None)
+        self._params.pop((node, pid), None)
 
     def close(self):
         self._sub.close()
