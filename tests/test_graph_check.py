@@ -208,3 +208,21 @@ def test_check_notes_unread_outputs_and_strict_makes_them_errors(tmp_path):
     assert "note: " in relaxed.stdout and "node tick: output /ticks (Counter) is read by no node" in relaxed.stdout
     strict = _wiring(tmp_path, text, "--strict")
     assert strict.returncode != 0 and "(--strict: notes count)" in strict.stderr
+
+
+def test_wiring_follows_the_namespace_and_remapping_rules(tmp_path):
+    # as in ROS 2: a relative topic gets the include's namespace, a '/'-prefixed one stays global
+    (tmp_path / "counter.yaml").write_text("nodes:\n  - {name: count, node: dreamgraph.graph.builtin.counter}\n")
+    (tmp_path / "counter_global.yaml").write_text(
+        "nodes:\n  - {name: count, node: dreamgraph.graph.builtin.counter, remap: {ticks: /ticks}}\n"
+    )
+    top = "nodes:\n  - {name: tick, node: dreamgraph.graph.builtin.ticker}\ninclude:\n  - {file: %s, namespace: cam}\n"
+    (tmp_path / "relative.yaml").write_text(top % "counter.yaml")
+    (tmp_path / "absolute.yaml").write_text(top % "counter_global.yaml")
+    relative = check(str(tmp_path / "relative.yaml"), "--strict")
+    assert relative.returncode != 0
+    assert "node tick: output /ticks (Counter) is read by no node" in relative.stdout
+    assert "node cam/count: output /cam/counter_report (Text) is read by no node" in relative.stdout
+    absolute = check(str(tmp_path / "absolute.yaml"))
+    assert absolute.returncode == 0, absolute.stderr
+    assert "output /ticks" not in absolute.stdout, "the namespaced counter reads the global /ticks"
