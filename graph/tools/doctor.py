@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.contract import Param, declared, load_node_class, node_modules
@@ -25,7 +26,7 @@ def python_check() -> Check:
     return Check("python", sys.version_info >= (3, 10), f"Python {version}", "install Python 3.10 or newer")
 
 
-def clock_check(needed: bool) -> Check:
+def clock_check() -> Check:
     """Graphs that span machines compare timestamps across them: their clocks must be synchronised."""
     fix = "enable NTP: `sudo timedatectl set-ntp true` (systemd-timesyncd) or install chrony"
     if shutil.which("timedatectl"):
@@ -34,12 +35,12 @@ def clock_check(needed: bool) -> Check:
         )
         if done.returncode == 0:
             synced = done.stdout.strip() == "yes"
-            return Check("clock", synced, "NTP synchronised" if synced else "not NTP synchronised", fix, needed)
+            return Check("clock", synced, "NTP synchronised" if synced else "not NTP synchronised", fix)
     if shutil.which("chronyc"):
         done = subprocess.run(["chronyc", "-n", "tracking"], capture_output=True, text=True, timeout=10)
         synced = done.returncode == 0 and "Leap status     : Normal" in done.stdout
-        return Check("clock", synced, "chrony tracking" if synced else "chrony not synchronised", fix, needed)
-    return Check("clock", False, "cannot tell (neither timedatectl nor chronyc answers)", fix, needed)
+        return Check("clock", synced, "chrony tracking" if synced else "chrony not synchronised", fix)
+    return Check("clock", False, "cannot tell (neither timedatectl nor chronyc answers)", fix)
 
 
 def keys_check(keys_dir: str) -> Check:
@@ -59,11 +60,8 @@ def keys_check(keys_dir: str) -> Check:
 
 
 def _params_with_defaults(cls, given: dict) -> dict:
-    values = {name: p.default for name, p in declared(cls, Param).items()}
-    for name, value in given.items():
-        if name in values:
-            values[name] = declared(cls, Param)[name].convert(value)
-    return values
+    decls = declared(cls, Param)
+    return {name: decl.convert(given[name]) if name in given else decl.default for name, decl in decls.items()}
 
 
 def node_checks(node_ref: str, params: dict, label: str) -> list[Check]:
@@ -72,7 +70,7 @@ def node_checks(node_ref: str, params: dict, label: str) -> list[Check]:
         found = cls.preflight(_params_with_defaults(cls, params))
     except Exception as err:  # a broken check must not hide the others
         found = [Check("preflight", False, f"the check itself failed: {type(err).__name__}: {err}")]
-    return [Check(f"{label}: {c.name}", c.ok, c.detail, c.fix, c.needed) for c in found]
+    return [replace(c, name=f"{label}: {c.name}") for c in found]
 
 
 def diagnose(launch: Launch | None, machine: str = "") -> list[Check]:
@@ -81,12 +79,12 @@ def diagnose(launch: Launch | None, machine: str = "") -> list[Check]:
     checks = [python_check(), disk_check(Path.cwd())]
     if launch is None:
         for short, module in sorted(node_modules().items()):
-            checks += [Check(c.name, c.ok, c.detail, c.fix, needed=False) for c in node_checks(module, {}, short)]
+            checks += [replace(c, needed=False) for c in node_checks(module, {}, short)]
         return checks
     here = [(i, spec) for i, spec in enumerate(launch.nodes) if not machine or spec.machine == machine]
     if launch.machines:
         base = int(launch.graph.get("base_port", DEFAULT_BASE_PORT))
-        checks.append(clock_check(needed=True))
+        checks.append(clock_check())
         checks += [port_check(f"{spec.name}: graph port", "0.0.0.0", base + 1 + i) for i, spec in here]
     if launch.graph.get("keys"):
         checks.append(keys_check(str(launch.graph["keys"])))
