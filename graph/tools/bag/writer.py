@@ -1,0 +1,74 @@
+"""Wire frames into an MCAP file: per topic a wire channel (for replay) and a JSON view channel (for viewers)."""
+
+from __future__ import annotations
+
+import json
+from typing import BinaryIO
+
+import msgpack
+
+from ...core import message as wire
+from .mcap_writer import McapWriter
+from .schemas import view_json, view_schema
+
+WIRE_ENCODING = "dreamgraph-msgpack"  # msgpack of the message's frame list: [topic, header, array, ...]
+WIRE_PREFIX = "/_wire"  # wire channels are /_wire/TOPIC, next to the view channel /TOPIC
+TYPE_METADATA_KEY = "dreamgraph_type"
+
+
+def view_topic(topic: str) -> str:
+    return "/" + topic.lstrip("/")
+
+
+def wire_topic(topic: str) -> str:
+    return WIRE_PREFIX + view_topic(topic)
+
+
+def topic_of_wire_channel(channel_topic: str) -> str:
+    return channel_topic[len(WIRE_PREFIX) + 1 :]
+
+
+class BagWriter:
+    """Writes each message twice: its exact frames, and the view Foxglove reads (JSON against a JSON Schema)."""
+
+    def __init__(self, out: BinaryIO, compress_images: bool = True, zstd_level: int = 1):
+        self.mcap = McapWriter(out, zstd_level)
+        self.compress_images = compress_images
+        self.channels: dict[str, tuple[int, int | None]] = {}  # topic -> (wire channel, view channel)
+        self.schemas: dict[str, int] = {}  # message type -> schema id of its view
+
+    def _channels(self, topic: str, env: wire.Envelope | None) -> tuple[int, int | None]:
+        if topic not in self.channels:
+            type_name = env.msg.TYPE if env else "unknown"
+            wire_id = self.mcap.add_channel(wire_topic(topic), WIRE_ENCODING, 0, {TYPE_METADATA_KEY: type_name})
+            view_id = None
+            if env is not None:
+                if type_name not in self.schemas:
+                    schema = view_schema(type(env.msg), self.compress_images)
+                    self.schemas[type_name] = self.mcap.add_schema(
+                        schema["title"], "jsonschema", json.dumps(schema).encode()
+                    )
+                metadata = {TYPE_METADATA_KEY: type_name}
+                view_id = self.mcap.add_channel(view_topic(topic), "json", self.schemas[type_name], metadata)
+            self.channels[topic] = (wire_id, view_id)
+        return self.channels[topic]
+
+    def write(self, log_time_ns: int, frames: list, env: wire.Envelope | None = None) -> str:
+        """Add one message (frames as received); ``env`` is its decoding when the caller has it. Returns the topic."""
+        if env is None:
+            try:
+                env = wire.decode(frames)
+            except wire.DecodeError:
+                env = None  # an unknown type: kept for replay, without a view
+        topic = env.topic if env else wire.decode_topic(frames[0])
+        wire_id, view_id = self._channels(topic, env)
+        sent_ns = round(env.sent * 1e9) if env else log_time_ns
+        sequence = env.seq & 0xFFFFFFFF if env else 0
+        buffers = [f.buffer if hasattr(f, "buffer") else f for f in frames]
+        self.mcap.add_message(wire_id, log_time_ns, sent_ns, msgpack.packb(buffers, use_bin_type=True), sequence)
+        if view_id is not None:
+            self.mcap.add_message(view_id, log_time_ns, sent_ns, view_json(env, self.compress_images), sequence)
+        return topic
+
+    def close(self):
+        self.mcap.close()
