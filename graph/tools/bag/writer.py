@@ -35,7 +35,7 @@ class BagWriter:
         self.mcap = McapWriter(out, zstd_level)
         self.compress_images = compress_images
         self.channels: dict[str, tuple[int, int | None]] = {}  # topic -> (wire channel, view channel)
-        self.schemas: dict[str, int] = {}  # message type -> schema id of its view
+        self.schemas: dict[str, int] = {}  # schema title (a message type, or a Foxglove image layout) -> id
 
     def _channels(self, topic: str, env: wire.Envelope | None) -> tuple[int, int | None]:
         if topic not in self.channels:
@@ -43,13 +43,12 @@ class BagWriter:
             wire_id = self.mcap.add_channel(wire_topic(topic), WIRE_ENCODING, 0, {TYPE_METADATA_KEY: type_name})
             view_id = None
             if env is not None:
-                if type_name not in self.schemas:
-                    schema = view_schema(type(env.msg), self.compress_images)
-                    self.schemas[type_name] = self.mcap.add_schema(
-                        schema["title"], "jsonschema", json.dumps(schema).encode()
-                    )
+                schema = view_schema(type(env.msg), self.compress_images)
+                if schema["title"] not in self.schemas:
+                    encoded = json.dumps(schema).encode()
+                    self.schemas[schema["title"]] = self.mcap.add_schema(schema["title"], "jsonschema", encoded)
                 metadata = {TYPE_METADATA_KEY: type_name}
-                view_id = self.mcap.add_channel(view_topic(topic), "json", self.schemas[type_name], metadata)
+                view_id = self.mcap.add_channel(view_topic(topic), "json", self.schemas[schema["title"]], metadata)
             self.channels[topic] = (wire_id, view_id)
         return self.channels[topic]
 
