@@ -50,7 +50,7 @@ def messages(path: str, topics: list[str] | None = None, start_offset: float = 0
         start = summary.statistics.message_start_time
         channels = _wire_channels(summary)
         names = [wire_topic(t) for t in channels if wanted is None or t in wanted]
-        for _, _, message in make_reader(f).iter_messages(names, start_time=start + round(start_offset * 1e9)):
+        for _, _, message in make_reader(f).iter_messages(names, starting_at=start + round(start_offset * 1e9)):
             yield (message.log_time - start) / 1e9, msgpack.unpackb(message.data, raw=False)
 
 
