@@ -321,3 +321,17 @@ def test_ctrl_c_ends_a_recording_with_a_complete_indexed_file(tmp_path):
     count = summary.statistics.message_count // 2  # a wire and a view message each
     assert count >= 20 and f"/ticks {count}" in out
     assert summary.chunk_indexes and bag.info(str(path))["topics"] == {"ticks": count}
+
+
+def test_an_image_no_viewer_format_holds_is_kept_for_replay_without_a_view(tmp_path):
+    from dreamgraph.graph.tools.bag.writer import BagWriter
+
+    odd = wire.Image(image=np.zeros((4, 4, 2), np.uint8), seq=1)  # two channels: neither RGB nor grey
+    path = tmp_path / "odd.mcap"
+    with open(path, "wb") as out:
+        writer = BagWriter(out)
+        writer.write(time.time_ns(), wire.encode("odd", odd, 1, "test#1"))
+        writer.close()
+    assert {topic: len(m) for topic, m in mcap_messages(path).items()} == {"/_wire/odd": 1}
+    (played,) = recorded(path, "odd")
+    assert played.msg.image.shape == (4, 4, 2) and played.msg.seq == 1

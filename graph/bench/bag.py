@@ -5,12 +5,15 @@ easier to compress than anything real) and a natural photograph (scikit-image's 
 sensor-like noise, shifted a few pixels every frame) published from this process. The recorder is the
 ``dreamgraph bag record`` command in its own process, stopped with Ctrl-C (SIGINT) as a user would. Reported per
 case: frames per second written against published (the file is complete only once the recorder exits, so a
-recorder that falls behind shows here), frames lost, MB/s written and bytes per frame against the raw size.
+recorder that falls behind shows here), frames lost, MB/s written, bytes per frame against the raw size, and the
+recorder's CPU time per frame against the frame period (it has two threads, so up to twice the period fits in
+two cores): on a shared machine the rate depends on the neighbours, the CPU time per frame does not.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -54,6 +57,7 @@ def _publish(client, width: int, height: int, fps: float, stop: threading.Event)
 def _record(h: GraphHarness, path: str, seconds: float, zstd_level: int, publish=None) -> dict:
     """Record TOPIC for ``seconds`` (``publish(stop)`` runs meanwhile when given), then Ctrl-C the recorder."""
     command = ["bag", "record", TOPIC, "-o", path, f"--zstd-level={zstd_level}"]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     recorder = subprocess.Popen(
         [sys.executable, "-m", "dreamgraph.graph.cli", *command],
         env=h.env,
@@ -75,6 +79,8 @@ def _record(h: GraphHarness, path: str, seconds: float, zstd_level: int, publish
     recorder.send_signal(signal.SIGINT)
     recorder.wait(600)
     finished = time.time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the recorder is the only child that ended meanwhile
+    cpu_s = children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
     sent = {}
     for _, frames in messages(path):
         env = wire.decode(frames)
@@ -86,6 +92,7 @@ def _record(h: GraphHarness, path: str, seconds: float, zstd_level: int, publish
         "span_s": sent[last] - sent[first],
         "recording_s": finished - sent[first],
         "finish_s": finished - interrupted,
+        "cpu_s": cpu_s,
         "bytes": os.path.getsize(path),
         "compression_ratio": info(path)["compression_ratio"],
     }
@@ -125,6 +132,16 @@ def _lines(case: str, result: dict, width: int, height: int, fps: float, zstd_le
             **context,
         ),
         bench_line("bag", case, "bytes_per_frame", per_frame, "B", "cpu", raw, **context),
+        bench_line(
+            "bag",
+            case,
+            "recorder_cpu_ms_per_frame",  # what the recorder costs, whatever else the machine is doing
+            1000 * result["cpu_s"] / result["recorded"],
+            "ms",
+            "cpu",
+            1000 / fps,
+            **context,
+        ),
         bench_line(
             "bag",
             case,

@@ -95,11 +95,6 @@ class McapWriter:
         while self.pending and self.pending[0].done():
             self.pending.popleft().result()  # raises a failed write here, not at the end
 
-    @property
-    def backlog(self) -> int:
-        """Chunks sealed but not yet compressed and written."""
-        return len(self.pending)
-
     def _seal_chunk(self):
         chunk, self.chunk = self.chunk, OpenChunk()
         if chunk.records.count:

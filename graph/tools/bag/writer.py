@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import BinaryIO
 
+import cv2
 import msgpack
 
 from ...core import message as wire
@@ -14,6 +16,8 @@ from .schemas import view_json, view_schema
 WIRE_ENCODING = "dreamgraph-msgpack"  # msgpack of the message's frame list: [topic, header, array, ...]
 WIRE_PREFIX = "/_wire"  # wire channels are /_wire/TOPIC, next to the view channel /TOPIC
 TYPE_METADATA_KEY = "dreamgraph_type"
+
+log = logging.getLogger(__name__)
 
 
 def view_topic(topic: str) -> str:
@@ -35,6 +39,7 @@ class BagWriter:
         self.mcap = McapWriter(out, zstd_level)
         self.compress_images = compress_images
         self.channels: dict[str, tuple[int, int | None]] = {}  # topic -> (wire channel, view channel)
+        self.views_failed: set[str] = set()
         self.schemas: dict[str, int] = {}  # schema title (a message type, or a Foxglove image layout) -> id
 
     def _channels(self, topic: str, env: wire.Envelope | None) -> tuple[int, int | None]:
@@ -63,10 +68,18 @@ class BagWriter:
         wire_id, view_id = self._channels(topic, env)
         sent_ns = round(env.sent * 1e9) if env else log_time_ns
         sequence = env.seq & 0xFFFFFFFF if env else 0
-        buffers = [f.buffer if hasattr(f, "buffer") else f for f in frames]
+        # zmq frames as received, bytes from an old bag, arrays from wire.encode: all as plain bytes, not copied
+        buffers = [memoryview(f.buffer if hasattr(f, "buffer") else f).cast("B") for f in frames]
         self.mcap.add_message(wire_id, log_time_ns, sent_ns, msgpack.packb(buffers, use_bin_type=True), sequence)
         if view_id is not None:
-            self.mcap.add_message(view_id, log_time_ns, sent_ns, view_json(env, self.compress_images), sequence)
+            try:
+                view = view_json(env, self.compress_images)
+            except (ValueError, TypeError, cv2.error) as err:  # e.g. an image no viewer format holds
+                if topic not in self.views_failed:
+                    self.views_failed.add(topic)
+                    log.warning("/%s: kept for replay, but without a view: %s", topic, err)
+                return topic
+            self.mcap.add_message(view_id, log_time_ns, sent_ns, view, sequence)
         return topic
 
     def close(self):
