@@ -189,6 +189,16 @@ def test_bag_info_reads_the_summary_and_matches_the_file(recording, player_graph
     assert bag.info(str(blanked)) == {**bag.info(str(path)), "size_bytes": blanked.stat().st_size}
 
 
+def test_a_cut_off_file_is_reported_not_misread(recording, tmp_path):
+    path, _, _, _ = recording
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "bag", "info", str(cut)], capture_output=True, text=True
+    )
+    assert result.returncode == 1 and "has no summary" in result.stderr, result.stderr
+
+
 def test_every_message_type_has_a_valid_json_schema():
     wire.load_message_plugins()
     for name, cls in wire.registered_types().items():

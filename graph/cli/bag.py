@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, List, Optional
 
 import typer
@@ -16,7 +17,9 @@ app = typer.Typer(help="Record topics to an MCAP file (Foxglove opens it) and pl
 @app.command("record")
 def bag_record(
     topics: Annotated[Optional[List[str]], typer.Argument(help="topics to record")] = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="MCAP file to write")] = "recording.mcap",
+    out: Annotated[
+        Optional[str], typer.Option("--out", "-o", help="MCAP file to write (default: dreamgraph-DATE-TIME.mcap)")
+    ] = None,
     all_topics: Annotated[
         bool, typer.Option("--all", "-a", help="every topic a node publishes, including nodes that start later")
     ] = False,
@@ -40,6 +43,7 @@ def bag_record(
 
     if not topics and not all_topics:
         fail("name the topics to record, or record all with -a")
+    out = out or time.strftime("dreamgraph-%Y%m%d-%H%M%S.mcap")
     what = "every published topic" if all_topics else " ".join(f"/{t.lstrip('/')}" for t in topics)
     counts = record(
         client(graph),
@@ -70,8 +74,12 @@ def bag_play(
     if rate <= 0:
         fail("--rate must be positive")
     graph_client = client(graph)
-    sent = play(graph_client, file, rate, start_offset, topics, loop)
-    graph_client.close()
+    try:
+        sent = play(graph_client, file, rate, start_offset, topics, loop)
+    except ValueError as err:
+        fail(f"{file}: {err}")
+    finally:
+        graph_client.close()
     typer.echo(f"played {sent} message(s) from {file}")
 
 

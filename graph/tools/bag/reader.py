@@ -8,6 +8,7 @@ import os
 from typing import Iterator
 
 import msgpack
+from mcap.exceptions import McapError
 from mcap.reader import make_reader
 from mcap.writer import MCAP0_MAGIC
 
@@ -31,7 +32,10 @@ def _wire_channels(summary) -> dict[str, tuple[str, int]]:
 
 
 def _mcap_summary(f):
-    summary = make_reader(f).get_summary()
+    try:
+        summary = make_reader(f).get_summary()
+    except McapError:
+        summary = None
     if summary is None or summary.statistics is None:
         raise ValueError("the MCAP file has no summary (was the recording cut off?)")
     return summary

@@ -1,5 +1,5 @@
 """Recording a running graph: frames are received on this thread and written by another, so a slow chunk never
-holds up the socket; Ctrl-C, SIGTERM, the duration or the message limit all end with a complete, indexed file."""
+holds up the socket; Ctrl-C, SIGTERM and the end of the duration all leave a complete, indexed file."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import queue
 import signal
 import threading
 import time
+from typing import Callable
 
 import zmq
 
@@ -28,7 +29,7 @@ class TopicFinder:
     def __init__(self, client: GraphClient):
         self.sub, self.peers = client.subscribe(STATUS_TOPIC, "queue:1000")
 
-    def new_topics(self) -> set[str]:
+    def reported_topics(self) -> set[str]:
         self.peers.refresh()
         self.sub.drain(lambda reason: None)
         found = set()
@@ -59,6 +60,20 @@ def _write_all(items: queue.Queue, bag: BagWriter):
         bag.write(*item)
 
 
+def _receive(sock: zmq.Socket, items: queue.Queue, counts: collections.Counter):
+    """Queue everything waiting on the socket with its arrival time (wall clock: viewers show dates)."""
+    while True:
+        try:
+            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return
+        try:
+            counts[wire.decode_topic(frames[0])] += 1
+        except wire.DecodeError:
+            continue
+        items.put((time.time_ns(), frames))
+
+
 def record(
     client: GraphClient,
     topics: list[str],
@@ -68,16 +83,18 @@ def record(
     exclude: list[str] | None = None,
     compress_images: bool = True,
     zstd_level: int = 1,
-    max_messages: int | None = None,
-    on_start=None,
+    on_start: Callable[[], None] | None = None,
 ) -> collections.Counter:
-    """Record until Ctrl-C/SIGTERM, ``duration`` seconds or ``max_messages``; returns messages per topic."""
+    """Record until Ctrl-C/SIGTERM or for ``duration`` seconds; returns messages per topic.
+
+    With ``all_topics``, every topic a node reports publishing is added as its heartbeat arrives. ``on_start`` is
+    called once the subscriptions are set up."""
     exclude = exclude or []
     subscribed = {t.lstrip("/") for t in topics if not excluded(t, exclude)}
     sock, peers = client.raw_subscriber(sorted(subscribed))
     finder = TopicFinder(client) if all_topics else None
     counts: collections.Counter = collections.Counter()
-    items: queue.Queue = queue.Queue()
+    items: queue.Queue = queue.Queue()  # unbounded: a writer that falls behind costs memory, never a frame
     with open(path, "wb") as out:
         bag = BagWriter(out, compress_images, zstd_level)
         writer = threading.Thread(target=_write_all, args=(items, bag), name="bag-writer")
@@ -87,25 +104,14 @@ def record(
             with SigtermAsInterrupt():
                 if on_start:
                     on_start()
-                while time.monotonic() < end and (max_messages is None or sum(counts.values()) < max_messages):
+                while time.monotonic() < end:
                     peers.refresh()
-                    if finder:
-                        for topic in finder.new_topics() - subscribed:
-                            if not excluded(topic, exclude):
-                                sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
-                                subscribed.add(topic)
-                    if not sock.poll(100):
-                        continue
-                    while max_messages is None or sum(counts.values()) < max_messages:
-                        try:
-                            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        try:
-                            counts[wire.decode_topic(frames[0])] += 1
-                        except wire.DecodeError:
-                            continue
-                        items.put((time.time_ns(), frames))
+                    for topic in finder.reported_topics() - subscribed if finder else ():
+                        if not excluded(topic, exclude):
+                            sock.setsockopt(zmq.SUBSCRIBE, wire._topic_frame(topic))
+                            subscribed.add(topic)
+                    if sock.poll(100):
+                        _receive(sock, items, counts)
         except KeyboardInterrupt:
             pass
         finally:
