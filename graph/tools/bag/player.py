@@ -28,9 +28,10 @@ def play(
     if rate <= 0:
         raise ValueError("rate must be positive")
     wanted = {t.lstrip("/") for t in topics} if topics else None
+    deadline = time.monotonic() + wait_s  # one wait for subscribers, as `topic pub` does, not one per topic
     for topic in reader.topic_types(path):
         if wanted is None or topic in wanted:
-            client.publish_prepare(topic, wait_s)  # wait for subscribers, as `topic pub` does
+            client.publish_prepare(topic, max(0.0, deadline - time.monotonic()))
     sent = 0
     try:
         while True:
