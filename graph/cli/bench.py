@@ -1,4 +1,4 @@
-"""``dreamgraph bench NAME``: the framework's benchmarks (transport, chaos, soak) and the plugged-in ones.
+"""``dreamgraph bench NAME``: the framework's benchmarks (transport, bag, chaos, soak) and the plugged-in ones.
 
 Applications add benchmarks through the entry-point group ``dreamgraph.bench``; each prints one JSON line per
 figure (see :mod:`dreamgraph.graph.bench`).
@@ -24,6 +24,21 @@ def bench_transport(
     from ..bench.transport import run_transport_bench
 
     for line in run_transport_bench(frames, width, height):
+        typer.echo(json.dumps(line))
+
+
+@app.command("bag")
+def bench_bag(
+    seconds: Annotated[float, typer.Option(help="seconds to record per case")] = 10.0,
+    width: int = 1920,
+    height: int = 1080,
+    fps: float = 25.0,
+    zstd_level: Annotated[int, typer.Option(help="the recorder's zstd level")] = 1,
+):
+    """Record 1080p at 25 fps to MCAP (test pattern, natural frames): frames kept, MB/s, bytes per frame."""
+    from ..bench.bag import run_bag_bench
+
+    for line in run_bag_bench(seconds, width, height, fps, zstd_level):
         typer.echo(json.dumps(line))
 
 
