@@ -18,9 +18,12 @@ import numpy as np
 
 from ...graph.core.secrets import SecretMasker
 from . import ffmpeg
+from .relay import SecretRelay
 
 # Falling further behind the schedule than this means ffmpeg cannot keep up: skip ahead instead of bursting.
 _MAX_LAG_S = 1.0
+# The tee muxer's words when one output fails and the others go on (each output has onfail=ignore).
+_TEE_LOST_OUTPUT = "continuing with"
 # A process that ran this long was healthy: the next failure starts the backoff again from the minimum.
 _STABLE_S = 30.0
 
@@ -44,6 +47,9 @@ class LiveEncoder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lost_output_at: float | None = None  # when ffmpeg's tee gave up one of its outputs
+        self._relays: list[SecretRelay | None] = []
+        self._wire_targets = targets
         self.frames_written = 0
         self.restarts = 0
         self.skipped = 0
@@ -51,6 +57,17 @@ class LiveEncoder:
         ffmpeg.build_command(settings, targets)  # fail early on bad targets, in the caller's thread
 
     def start(self):
+        # A stream URL holding a secret goes through a local relay, so ffmpeg's command line never shows it.
+        self._relays = [
+            SecretRelay(t.location, self.mask.secrets, self.log)
+            if t.is_stream and any(s in t.location for s in self.mask.secrets)
+            else None
+            for t in self.targets
+        ]
+        self._wire_targets = [
+            ffmpeg.relayed(t, relay.local_url, relay.tcurl) if relay else t
+            for t, relay in zip(self.targets, self._relays)
+        ]
         self._thread = threading.Thread(target=self._run, name="ffmpeg-writer", daemon=True)
         self._thread.start()
 
@@ -69,6 +86,9 @@ class LiveEncoder:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout)
+        for relay in self._relays:
+            if relay:
+                relay.close()
 
     def _run(self):
         process, failures, started = None, 0, 0.0
@@ -81,18 +101,24 @@ class LiveEncoder:
                     began = began or started
                 if not self._wait_until(due):
                     break
-                if self._write(process):
+                written = self._write(process)
+                if written:
                     due += 1.0 / self.settings.fps
                     lag = time.monotonic() - due
                     if lag > _MAX_LAG_S:
                         self.skipped += int(lag * self.settings.fps)
                         due = time.monotonic()
-                    continue
+                    if self._lost_output_at is None or time.monotonic() - self._lost_output_at < self.backoff[1]:
+                        continue
                 code = ffmpeg.stop(process, timeout=2.0)
                 process, self.connected = None, False
                 failures = 0 if time.monotonic() - started > _STABLE_S else failures + 1
                 delay = min(self.backoff[1], self.backoff[0] * 2 ** (failures - 1)) if failures else self.backoff[0]
                 self.restarts += 1
+                if written:
+                    # The other outputs went on meanwhile: retry the lost one now (files continue as -rN).
+                    self.log.warning("ffmpeg restarted to retry an output it lost")
+                    continue
                 self.log.warning("ffmpeg exited (code %s); restarting in %.1f s", code, delay)
                 self._stop.wait(delay)
         finally:
@@ -108,8 +134,9 @@ class LiveEncoder:
                 )
 
     def _launch(self):
-        command = ffmpeg.build_command(self.settings, self.targets, restart=self.restarts)
+        command = ffmpeg.build_command(self.settings, self._wire_targets, restart=self.restarts)
         self.log.info("starting %s", self.mask(shlex.join(command)))
+        self._lost_output_at = None
         process = ffmpeg.spawn(command)
         threading.Thread(target=self._forward_stderr, args=(process,), name="ffmpeg-stderr", daemon=True).start()
         self.connected = True
@@ -118,6 +145,8 @@ class LiveEncoder:
     def _forward_stderr(self, process):
         for raw in process.stderr:
             line = raw.decode("utf-8", "replace").rstrip()
+            if _TEE_LOST_OUTPUT in line:
+                self._lost_output_at = time.monotonic()
             if line:
                 self.log.warning("ffmpeg: %s", self.mask(line))
 
