@@ -42,7 +42,9 @@ class VideoOutput(Node):
         doc="x264 speed/quality trade-off",
     )
     audio = Param(str, "", doc="audio file (looped) or URL mixed into the soundtrack (empty: silence)")
-    segment_s = Param(float, 0.0, unit="s", min=0, doc="cut file targets into pieces of this length (0: one file)")
+    segment_s = Param(
+        float, 0.0, unit="s", min=0, max=86400, doc="cut file targets into pieces of this length (0: one file)"
+    )
 
     def setup(self):
         self._masker = SecretMasker()
