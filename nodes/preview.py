@@ -134,6 +134,7 @@ class Preview(Node):
             "state": msg.state,
             "uptime": msg.uptime,
             "errors": sum(msg.errors.values()),
+            "problem": msg.problem,
             "pid": msg.pid,
             "host": msg.host,
             "inputs": {t: i.get("rate", 0) for t, i in msg.inputs.items()},
@@ -146,7 +147,7 @@ class Preview(Node):
         nodes = {}
         for name, info in list(self._nodes.items()):
             age = now - info["seen"]
-            health = "stale" if age > _STALE_S else ("errors" if info["errors"] else "ok")
+            health = "stale" if age > _STALE_S else ("errors" if info["errors"] or info["problem"] else "ok")
             nodes[name] = {**{k: v for k, v in info.items() if k != "seen"}, "age": round(age, 1), "health": health}
         return {
             "subject": self._subject,

@@ -97,6 +97,7 @@ class VideoOutput(Node):
             self._start(*size)
 
     def _watch(self):
+        self.problem = self._encoder.problem if self._encoder else ""
         if self._encoder and self._encoder.restarts > self._restarts_seen:
             for _ in range(self._encoder.restarts - self._restarts_seen):
                 self.count_error("ffmpeg_restart", "ffmpeg exited and was restarted")

@@ -12,6 +12,7 @@ import logging
 import shlex
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,6 +25,16 @@ from .relay import SecretRelay
 _MAX_LAG_S = 1.0
 # The tee muxer's words when one output fails and the others go on (each output has onfail=ignore).
 _TEE_LOST_OUTPUT = "continuing with"
+# Causes in ffmpeg's error lines worth showing as the node's problem (the rest stays in the log).
+_REASONS = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "Permission denied",
+    "Connection refused",
+    "Connection reset by peer",
+    "Connection timed out",
+)
 # A process that ran this long was healthy: the next failure starts the backoff again from the minimum.
 _STABLE_S = 30.0
 
@@ -54,6 +65,9 @@ class LiveEncoder:
         self.restarts = 0
         self.skipped = 0
         self.connected = False
+        self.problem = ""  # the last known reason ffmpeg failed, until it has run well for _STABLE_S
+        self._problem_at = 0.0
+        self._launched_as = 0  # the restart number of the running ffmpeg: its files are named after it
         ffmpeg.build_command(settings, targets)  # fail early on bad targets, in the caller's thread
 
     def start(self):
@@ -108,10 +122,13 @@ class LiveEncoder:
                     if lag > _MAX_LAG_S:
                         self.skipped += int(lag * self.settings.fps)
                         due = time.monotonic()
+                    if self.problem and time.monotonic() - self._problem_at > _STABLE_S:
+                        self.problem = ""
                     if self._lost_output_at is None or time.monotonic() - self._lost_output_at < self.backoff[1]:
                         continue
                 code = ffmpeg.stop(process, timeout=2.0)
                 process, self.connected = None, False
+                self._remove_empty_files()
                 failures = 0 if time.monotonic() - started > _STABLE_S else failures + 1
                 delay = min(self.backoff[1], self.backoff[0] * 2 ** (failures - 1)) if failures else self.backoff[0]
                 self.restarts += 1
@@ -125,6 +142,7 @@ class LiveEncoder:
             if process is not None:
                 written_s = time.monotonic() - began
                 code = ffmpeg.stop(process)
+                self._remove_empty_files()
                 self.log.info(
                     "ffmpeg finished (code %s) after %d frames in %.2f s (%d skipped)",
                     code,
@@ -137,6 +155,7 @@ class LiveEncoder:
         command = ffmpeg.build_command(self.settings, self._wire_targets, restart=self.restarts)
         self.log.info("starting %s", self.mask(shlex.join(command)))
         self._lost_output_at = None
+        self._launched_as = self.restarts
         process = ffmpeg.spawn(command)
         threading.Thread(target=self._forward_stderr, args=(process,), name="ffmpeg-stderr", daemon=True).start()
         self.connected = True
@@ -147,8 +166,24 @@ class LiveEncoder:
             line = raw.decode("utf-8", "replace").rstrip()
             if _TEE_LOST_OUTPUT in line:
                 self._lost_output_at = time.monotonic()
+            reason = next((reason for reason in _REASONS if reason in line), None)
+            if reason:
+                self.problem, self._problem_at = reason, time.monotonic()
             if line:
                 self.log.warning("ffmpeg: %s", self.mask(line))
+
+    def _remove_empty_files(self):
+        """A run that failed before writing anything (a full disk) leaves empty files: they go."""
+        for target in self.targets:
+            if target.is_stream:
+                continue
+            name = Path(target.muxer(self._launched_as)[1])
+            for path in name.parent.glob(name.name.replace("%05d", "*")):
+                try:
+                    if path.stat().st_size == 0:
+                        path.unlink()
+                except OSError:
+                    pass
 
     def _wait_until(self, due: float) -> bool:
         delay = due - time.monotonic()
