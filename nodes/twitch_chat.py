@@ -109,6 +109,12 @@ class TwitchChat(Node):
         """Mirror the client's problems into this node's status."""
         for kind, count in dict(self.client.stats.replies_dropped).items():  # a copy: the client thread adds
             self.errors[f"reply_dropped_{kind}"] = count
+        if self.client.stats.connect_failures:
+            self.errors["connect_failed"] = self.client.stats.connect_failures
+        if self.client.error is not None:
+            self.problem = str(self.client.error)
+        else:
+            self.problem = "" if self.client.joined else self.client.last_failure
         if self.client.error is not None and not self._reported_error:
             self._reported_error = True
             self.count_error("login_refused", str(self.client.error))
