@@ -102,6 +102,7 @@ class SecretRelay:
         self.tcurl = f"{self.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/{app}"
         self.connections = 0
         self.refused = 0
+        self.problem = ""  # why the server could not be reached the last time ("" once it could)
         self._closed = threading.Event()
         threading.Thread(target=self._accept, name="rtmp-relay", daemon=True).start()
 
@@ -134,9 +135,11 @@ class SecretRelay:
         try:
             upstream = self._connect()
         except OSError as error:
-            self.log.warning("relay: cannot reach %s:%d: %s", self.host, self.port, error.strerror or error)
+            self.problem = str(error.strerror or error)
+            self.log.warning("relay: cannot reach %s:%d: %s", self.host, self.port, self.problem)
             client.close()
             return
+        self.problem = ""
         back = threading.Thread(target=self._copy, args=(upstream, client), name="rtmp-relay-back", daemon=True)
         back.start()
         self._forward(client, upstream)

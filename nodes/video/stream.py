@@ -4,6 +4,8 @@ Producers call `submit(frame)` whenever they have a frame; the writer thread sen
 monotonic schedule, repeating the last frame when no new one came (black before the first), so the output
 timeline has no gaps whatever the producer does. Only the newest frame is kept: nothing queues up while
 ffmpeg is down. If ffmpeg exits (RTMP server gone, network error, crash) it is restarted with exponential backoff.
+When one of several outputs fails and the others go on (a recording while the stream's server is down), it is
+retried after the longest backoff. Stream URLs holding a secret go through a `SecretRelay`.
 """
 
 from __future__ import annotations
@@ -65,10 +67,17 @@ class LiveEncoder:
         self.restarts = 0
         self.skipped = 0
         self.connected = False
-        self.problem = ""  # the last known reason ffmpeg failed, until it has run well for _STABLE_S
+        self._ffmpeg_problem = ""  # the last known reason ffmpeg failed, until it has run well for _STABLE_S
         self._problem_at = 0.0
         self._launched_as = 0  # the restart number of the running ffmpeg: its files are named after it
         ffmpeg.build_command(settings, targets)  # fail early on bad targets, in the caller's thread
+
+    @property
+    def problem(self) -> str:
+        """What keeps an output from working, in words ("" when all is well as far as is known)."""
+        # The relay knows the real cause when it could not reach the server; ffmpeg only sees its hang-up.
+        relayed = (relay.problem for relay in self._relays if relay and relay.problem)
+        return next(relayed, "") or self._ffmpeg_problem
 
     def start(self):
         # A stream URL holding a secret goes through a local relay, so ffmpeg's command line never shows it.
@@ -122,8 +131,8 @@ class LiveEncoder:
                     if lag > _MAX_LAG_S:
                         self.skipped += int(lag * self.settings.fps)
                         due = time.monotonic()
-                    if self.problem and time.monotonic() - self._problem_at > _STABLE_S:
-                        self.problem = ""
+                    if self._ffmpeg_problem and time.monotonic() - self._problem_at > _STABLE_S:
+                        self._ffmpeg_problem = ""
                     if self._lost_output_at is None or time.monotonic() - self._lost_output_at < self.backoff[1]:
                         continue
                 code = ffmpeg.stop(process, timeout=2.0)
@@ -168,7 +177,7 @@ class LiveEncoder:
                 self._lost_output_at = time.monotonic()
             reason = next((reason for reason in _REASONS if reason in line), None)
             if reason:
-                self.problem, self._problem_at = reason, time.monotonic()
+                self._ffmpeg_problem, self._problem_at = reason, time.monotonic()
             if line:
                 self.log.warning("ffmpeg: %s", self.mask(line))
 
