@@ -4,9 +4,11 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from servers.rtmp import RtmpServer, free_port
 
 from dreamgraph.graph.core.secrets import MaskingFilter, SecretMasker
 from dreamgraph.nodes.video.ffmpeg import EncoderSettings, Target, build_command, default_bitrate, parse_targets
-from dreamgraph.nodes.video.relay import _Swapper
+from dreamgraph.nodes.video.relay import SecretRelay, _Swapper
 from dreamgraph.nodes.video.stream import LiveEncoder
 
 FPS = 25.0
@@ -245,3 +247,45 @@ def test_recording_goes_on_while_the_stream_is_refused_and_the_stream_is_retried
     files = sorted(tmp_path.glob("rec*.mkv"))
     recorded = sum(imageio_ffmpeg.count_frames_and_secs(str(f))[0] for f in files)
     assert recorded == encoder.frames_written >= FPS * 5 * 0.7
+
+
+def test_the_relay_swaps_the_secret_in_and_serves_no_other_user(tmp_path):
+    received = []
+    with socket.create_server(("127.0.0.1", 0)) as upstream:
+
+        def serve():
+            connection, _ = upstream.accept()
+            with connection:
+                while data := connection.recv(65536):
+                    received.append(data)
+
+        threading.Thread(target=serve, daemon=True).start()
+        secret = "sk_live_relay_1234"
+        log, _ = make_log("relay")
+        relay = SecretRelay(f"rtmp://127.0.0.1:{upstream.getsockname()[1]}/app/{secret}", [secret], log)
+        try:
+            assert secret not in relay.local_url + relay.tcurl
+            standin = relay.local_url.rsplit("/", 1)[1]
+            port = int(relay.local_url.split(":")[2].split("/")[0])
+            if os.geteuid() == 0 and os.path.exists("/usr/bin/python3"):  # another user is turned away
+                other = subprocess.run(
+                    [
+                        "/usr/bin/python3",
+                        "-c",
+                        f"import socket\ns = socket.create_connection(('127.0.0.1', {port}))\n"
+                        f"s.sendall(b'x' * 3073 + b'{standin}')\n"
+                        "try:\n    print(s.recv(10))\nexcept ConnectionResetError:\n    print(b'')",
+                    ],
+                    user=65534,
+                    cwd="/",
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                assert other.stdout.strip() == "b''" and relay.refused == 1, other
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                client.sendall(b"\0" * 3073 + b"\x02\x00\x12" + standin.encode() + b"\x02live")
+                time.sleep(0.5)
+        finally:
+            relay.close()
+    assert b"".join(received) == b"\0" * 3073 + b"\x02\x00\x12" + secret.encode() + b"\x02live"
