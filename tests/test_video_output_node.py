@@ -8,7 +8,7 @@ import time
 import imageio_ffmpeg
 import pytest
 from servers.rtmp import RtmpServer, free_port
-from test_ffmpeg_output import probe
+from test_ffmpeg_output import command_lines, probe
 from test_preview_node import wait_http
 
 from dreamgraph.graph.testing.harness import GraphHarness
@@ -67,6 +67,7 @@ def test_streams_to_rtmp_masks_the_key_and_survives_a_server_restart(tmp_path):
         with GraphHarness(launch, env={"TEST_RTMP_KEY": KEY}) as harness:
             harness.wait_output("starting /", timeout=30)
             time.sleep(3.0)
+            seen = command_lines()
             server.kill()
             harness.wait_output("restarting in", timeout=20)
             server.start()
@@ -77,6 +78,7 @@ def test_streams_to_rtmp_masks_the_key_and_survives_a_server_restart(tmp_path):
             errors = harness.statuses()["out"].errors
         log = harness.text()
     assert KEY not in log and "****" in log
+    assert b"video_output" in seen and KEY.encode() not in seen, "no process's command line shows the key"
     assert errors.get("ffmpeg_restart", 0) >= 1
     recordings = server.recordings()
     assert len(recordings) >= 2 and all(KEY in r.name for r in recordings), "published under the real key"
