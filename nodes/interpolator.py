@@ -51,7 +51,12 @@ class Interpolator(Node):
         doc="where to warp: cpu (OpenCV), cuda (torch), auto (cuda when available)",
     )
     initial_period = Param(
-        float, 2.0, unit="s", min=0.01, doc="keyframe period assumed until the keyframe rate has been measured"
+        float,
+        2.0,
+        unit="s",
+        min=0.01,
+        max=3600.0,
+        doc="keyframe period assumed until the keyframe rate has been measured",
     )
     caption = Param(bool, True, doc="draw the overlay text")
     caption_corner = Param(str, "bottom-left", choices=list(CORNERS), doc="where the caption box goes")

@@ -125,7 +125,7 @@ class Optimizer(Node):
         doc="rotation speed of the video about the centre",
     )
     layout = Param(str, _DEFAULTS.layout, choices=list(LAYOUTS), doc="layout used when a target names none")
-    seed = Param(int, -1, min=-1, doc="random seed (-1: none)")
+    seed = Param(int, -1, min=-1, max=2**32 - 1, doc="random seed (-1: none)")
     prior = Param(str, "", doc="prior file from `dreamgraph prior fit` (empty: the shipped one)")
     compile = Param(
         bool,

@@ -12,12 +12,15 @@ from ..graph.core.preflight import Check, port_check
 from ..graph.core.secrets import read_secret
 from ..graph.core.topics import STATUS_TOPIC
 from .common.messages import ChatMessage, ChatReply, Overlay, Target
+from .video.http_guard import HostCheck
 from .video.mjpeg import PreviewServer
 
 # A node that has not reported for this long is shown as stale (they report once a second).
 _STALE_S = 3.0
 FPS_EVERY_S = 0.5  # how often the video rate shown on the page is measured
 NO_ANSWER = "Sent; no answer from the scheduler."
+# The server is built with these: a live change could not apply, so it is refused rather than shown as set.
+_READ_AT_START = ("host", "port", "token_env", "token_file", "max_fps", "quality", "max_width")
 
 
 class PendingAnswers:
@@ -82,6 +85,12 @@ class Preview(Node):
         max=3600.0,
         doc="each browser (address) may send one request this often; faster ones get 429",
     )
+    allowed_hosts = Param(
+        list,
+        [],
+        doc="host names the page is reached by besides its address (and localhost): requests from the page "
+        "under any other name are refused (DNS rebinding)",
+    )
     answer_wait_s = Param(
         float,
         3.0,
@@ -113,14 +122,29 @@ class Preview(Node):
             self.quality,
             self.max_width,
             self.request_interval_s,
+            self.allowed_hosts,
         ).start()
+        self.every(1.0, self._report_http)
         self.log.info("preview at %s%s", self._server.url, " (token required)" if token else "")
 
     def teardown(self):
         self._server.stop()
 
+    def on_param(self, name, value):
+        if name in _READ_AT_START:
+            raise ValueError(f"{name} is read at start only: restart the preview node to change it")
+        self._server.request_interval = self.request_interval_s
+        self._server.host_check = HostCheck(self.host, self.allowed_hosts)
+
     def on_video(self, msg: Image):
         self._server.offer(msg.image)
+
+    def _report_http(self):
+        """Clients that hung up or were turned away are counted, not logged one by one."""
+        httpd = self._server.httpd
+        for kind, count in (("http_client_gone", httpd.clients_gone), ("http_turned_away", httpd.turned_away)):
+            if count:
+                self.errors[kind] = count
 
     def _measure_fps(self):
         self._fps = self.input_rate("video")
@@ -140,6 +164,7 @@ class Preview(Node):
             "state": msg.state,
             "uptime": msg.uptime,
             "errors": sum(msg.errors.values()),
+            "problem": msg.problem,
             "pid": msg.pid,
             "host": msg.host,
             "inputs": {t: i.get("rate", 0) for t, i in msg.inputs.items()},
@@ -152,7 +177,7 @@ class Preview(Node):
         nodes = {}
         for name, info in list(self._nodes.items()):
             age = now - info["seen"]
-            health = "stale" if age > _STALE_S else ("errors" if info["errors"] else "ok")
+            health = "stale" if age > _STALE_S else ("errors" if info["errors"] or info["problem"] else "ok")
             nodes[name] = {**{k: v for k, v in info.items() if k != "seen"}, "age": round(age, 1), "health": health}
         return {
             "subject": self._subject,

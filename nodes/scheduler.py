@@ -42,12 +42,18 @@ class Scheduler(Node):
         "(the preview's box shows it)",
     )
 
-    hold_seconds = Param(float, 60.0, unit="s", min=1.0, doc="how long a requested subject stays before the next")
-    idle_seconds = Param(
-        float, 60.0, unit="s", min=1.0, doc="with nobody asking, autopilot picks a new subject this often"
+    hold_seconds = Param(
+        float, 60.0, unit="s", min=1.0, max=3600.0, doc="how long a requested subject stays before the next"
     )
-    cooldown_seconds = Param(float, 300.0, unit="s", min=0.0, doc="a requested subject is refused again this long")
-    max_pending = Param(int, 200, min=1, doc="users waiting at most; more requests are refused until the line moves")
+    idle_seconds = Param(
+        float, 60.0, unit="s", min=1.0, max=86400.0, doc="with nobody asking, autopilot picks a new subject this often"
+    )
+    cooldown_seconds = Param(
+        float, 300.0, unit="s", min=0.0, max=86400.0, doc="a requested subject is refused again this long"
+    )
+    max_pending = Param(
+        int, 200, min=1, max=100_000, doc="users waiting at most; more requests are refused until the line moves"
+    )
     max_targets = Param(int, 2, min=1, max=9, doc='subjects one request may combine ("a + b")')
     layout = Param(
         str,
@@ -60,9 +66,9 @@ class Scheduler(Node):
     autopilot = Param(bool, True, doc="pick subjects when nobody asks")
     playlist = Param(list, [], doc='autopilot subjects as requests ("volcano", "pizza + bee"); empty: random')
     replies = Param(bool, True, doc="answer requests in chat")
-    replies_per_minute = Param(int, 30, min=1, doc="reply budget (Twitch allows 20 messages per 30 s)")
+    replies_per_minute = Param(int, 30, min=1, max=1000, doc="reply budget (Twitch allows 20 messages per 30 s)")
     unknown_reply_interval = Param(
-        float, 60.0, unit="s", min=0.0, doc="at most one hint for an unknown word per user in this time"
+        float, 60.0, unit="s", min=0.0, max=86400.0, doc="at most one hint for an unknown word per user in this time"
     )
     priority_rewards = Param(
         list,
@@ -70,8 +76,12 @@ class Scheduler(Node):
         doc="channel-points reward ids whose requests jump the line (`dreamgraph "
         "topic echo chat` shows a redemption's reward_id)",
     )
-    priority_bits = Param(int, 0, min=0, doc="a request cheering at least this many bits jumps the line (0: never)")
-    seed = Param(int, -1, doc="random seed for ambiguous words, templates and autopilot (-1: unseeded)")
+    priority_bits = Param(
+        int, 0, min=0, max=10_000_000, doc="a request cheering at least this many bits jumps the line (0: never)"
+    )
+    seed = Param(
+        int, -1, min=-1, max=2**32 - 1, doc="random seed for ambiguous words, templates and autopilot (-1: unseeded)"
+    )
     semantic_words = Param(
         bool,
         False,

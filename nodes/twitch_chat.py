@@ -40,10 +40,12 @@ class TwitchChat(Node):
     port = Param(int, 6697, min=1, max=65535, doc="IRC port (6697 TLS, 6667 plain)")
     tls = Param(bool, True, doc="connect with TLS")
     tls_ca_file = Param(str, "", doc="trust this certificate file instead of the system's (private servers)")
-    reply_limit = Param(int, 20, min=1, doc="replies allowed per reply_window (100 when the bot is a moderator)")
-    reply_window = Param(float, 30.0, unit="s", min=1.0, doc="the window of the reply limit")
+    reply_limit = Param(
+        int, 20, min=1, max=1000, doc="replies allowed per reply_window (100 when the bot is a moderator)"
+    )
+    reply_window = Param(float, 30.0, unit="s", min=1.0, max=3600.0, doc="the window of the reply limit")
     max_reply_chars = Param(int, 500, min=1, max=500, doc="longer replies are cut")
-    backoff_max = Param(float, 60.0, unit="s", min=0.1, doc="longest wait between reconnection attempts")
+    backoff_max = Param(float, 60.0, unit="s", min=0.1, max=3600.0, doc="longest wait between reconnection attempts")
     subscription_messages = Param(
         bool, False, doc="the message a viewer adds to a resubscription is a chat line too (and so can be a request)"
     )
@@ -111,6 +113,12 @@ class TwitchChat(Node):
         """Mirror the client's problems into this node's status."""
         for kind, count in dict(self.client.stats.replies_dropped).items():  # a copy: the client thread adds
             self.errors[f"reply_dropped_{kind}"] = count
+        if self.client.stats.connect_failures:
+            self.errors["connect_failed"] = self.client.stats.connect_failures
+        if self.client.error is not None:
+            self.problem = str(self.client.error)
+        else:
+            self.problem = "" if self.client.joined else self.client.last_failure
         if self.client.error is not None and not self._reported_error:
             self._reported_error = True
             self.count_error("login_refused", str(self.client.error))

@@ -47,7 +47,9 @@ class VideoOutput(Node):
         doc="x264 speed/quality trade-off",
     )
     audio = Param(str, "", doc="audio file (looped) or URL mixed into the soundtrack (empty: silence)")
-    segment_s = Param(float, 0.0, unit="s", min=0, doc="cut file targets into pieces of this length (0: one file)")
+    segment_s = Param(
+        float, 0.0, unit="s", min=0, max=86400, doc="cut file targets into pieces of this length (0: one file)"
+    )
 
     @classmethod
     def preflight(cls, params: dict) -> list[Check]:
@@ -130,6 +132,7 @@ class VideoOutput(Node):
             self._start(*size)
 
     def _watch(self):
+        self.problem = self._encoder.problem if self._encoder else ""
         if self._encoder and self._encoder.restarts > self._restarts_seen:
             for _ in range(self._encoder.restarts - self._restarts_seen):
                 self.count_error("ffmpeg_restart", "ffmpeg exited and was restarted")

@@ -4,18 +4,22 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 import psutil
-from servers.rtmp import RtmpServer
+from servers.rtmp import RtmpServer, free_port
 
-from dreamgraph.graph.core.secrets import MASK, MaskingFilter, SecretMasker
+from dreamgraph.graph.core.secrets import MaskingFilter, SecretMasker
 from dreamgraph.nodes.video.ffmpeg import EncoderSettings, Target, build_command, default_bitrate, parse_targets
+from dreamgraph.nodes.video.relay import SecretRelay, _Swapper
 from dreamgraph.nodes.video.stream import LiveEncoder
 
 FPS = 25.0
@@ -115,7 +119,7 @@ def test_ingest_command_follows_the_streaming_presets():
         "-c:a aac",
         "anullsrc",
         "-f tee",
-        "[f=flv:flvflags=no_duration_filesize]rtmp://live.twitch.tv/app/live_123_abc",
+        "[f=flv:flvflags=no_duration_filesize:onfail=ignore]rtmp://live.twitch.tv/app/live_123_abc",
         "[f=segment:segment_time=60",
     ):
         assert expected in command
@@ -127,9 +131,7 @@ def test_stream_key_never_reaches_the_logs(tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_STREAM_KEY", key)
     masker = SecretMasker()
     log, captured = make_log("mask", masker)
-    # Nothing listens on this port: ffmpeg fails and prints the full URL, the encoder retries.
-    from servers.rtmp import free_port
-
+    # Nothing listens on this port: the relay that holds the key reports it, the encoder retries.
     url = masker.expand(f"rtmp://127.0.0.1:{free_port()}/live/{{env:TEST_STREAM_KEY}}")
     encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), [Target(url)], log, masker, backoff=(0.1, 0.2))
     encoder.start()
@@ -139,7 +141,7 @@ def test_stream_key_never_reaches_the_logs(tmp_path, monkeypatch):
     encoder.stop()
     text = "\n".join(captured.lines)
     assert encoder.restarts >= 2
-    assert "Connection refused" in text and MASK in text
+    assert "Connection refused" in text and encoder.problem == "Connection refused"
     assert key not in text
 
 
@@ -191,3 +193,99 @@ def test_ffmpeg_dies_with_its_parent(tmp_path):
     parent.wait()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive
+
+
+def command_lines() -> bytes:
+    """What any local user can read: every process's command line."""
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            found.append(path.read_bytes())
+        except OSError:
+            pass
+    return b"\n".join(found)
+
+
+def test_no_command_line_shows_the_stream_key_and_the_stream_arrives(tmp_path):
+    key = "sk_live_" + "7f3a" * 10
+    masker = SecretMasker()
+    log, captured = make_log("cmdline", masker)
+    with RtmpServer(tmp_path) as server:
+        targets = [Target(masker.expand(server.url("{key}"), key)), Target(str(tmp_path / "rec.mkv"))]
+        encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), targets, log, masker)
+        encoder.start()
+        feed(encoder, 2.0, 100)
+        seen = command_lines()
+        feed(encoder, 1.0, 100)
+        encoder.stop()
+    assert b"-f\0tee" in seen, "ffmpeg was running while the command lines were read"
+    assert key.encode() not in seen
+    assert key not in "\n".join(captured.lines)
+    recordings = server.recordings()
+    assert recordings and key in recordings[-1].name, "published under the real key"
+    assert imageio_ffmpeg.count_frames_and_secs(str(recordings[-1]))[0] >= FPS
+    assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "rec.mkv"))[0] == encoder.frames_written
+
+
+def test_the_relay_finds_a_stand_in_split_by_a_chunk_header():
+    swapper = _Swapper({b"abcdef": b"SECRET"})
+    sent = swapper.feed(b"\x02\x00\x06abc") + swapper.feed(b"\xc3def\x02live") + swapper.flush()
+    assert sent == b"\x02\x00\x06SEC\xc3RET\x02live"
+
+
+def test_recording_goes_on_while_the_stream_is_refused_and_the_stream_is_retried(tmp_path):
+    log, captured = make_log("refused")
+    targets = [Target(f"rtmp://127.0.0.1:{free_port()}/live/x"), Target(str(tmp_path / "rec.mkv"))]
+    encoder = LiveEncoder(EncoderSettings(W, H, FPS, bitrate="300k"), targets, log, backoff=(0.2, 1.5))
+    encoder.start()
+    feed(encoder, 5.0, 80)
+    encoder.stop()
+    text = "\n".join(captured.lines)
+    assert "continuing with 1/2" in text, text
+    assert encoder.restarts >= 2, "the lost stream was retried"
+    assert encoder.problem == "Connection refused"
+    files = sorted(tmp_path.glob("rec*.mkv"))
+    recorded = sum(imageio_ffmpeg.count_frames_and_secs(str(f))[0] for f in files)
+    assert recorded == encoder.frames_written >= FPS * 5 * 0.7
+
+
+def test_the_relay_swaps_the_secret_in_and_serves_no_other_user(tmp_path):
+    received = []
+    with socket.create_server(("127.0.0.1", 0)) as upstream:
+
+        def serve():
+            connection, _ = upstream.accept()
+            with connection:
+                while data := connection.recv(65536):
+                    received.append(data)
+
+        threading.Thread(target=serve, daemon=True).start()
+        secret = "sk_live_relay_1234"
+        log, _ = make_log("relay")
+        relay = SecretRelay(f"rtmp://127.0.0.1:{upstream.getsockname()[1]}/app/{secret}", [secret], log)
+        try:
+            assert secret not in relay.local_url + relay.tcurl
+            standin = relay.local_url.rsplit("/", 1)[1]
+            port = int(relay.local_url.split(":")[2].split("/")[0])
+            if os.geteuid() == 0 and os.path.exists("/usr/bin/python3"):  # another user is turned away
+                other = subprocess.run(
+                    [
+                        "/usr/bin/python3",
+                        "-c",
+                        f"import socket\ns = socket.create_connection(('127.0.0.1', {port}))\n"
+                        f"s.sendall(b'x' * 3073 + b'{standin}')\n"
+                        "try:\n    print(s.recv(10))\nexcept ConnectionResetError:\n    print(b'')",
+                    ],
+                    user=65534,
+                    cwd="/",
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                assert other.stdout.strip() == "b''" and relay.refused == 1, other
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                client.sendall(b"\0" * 3073 + b"\x02\x00\x12" + standin.encode() + b"\x02live")
+                time.sleep(0.5)
+        finally:
+            relay.close()
+    assert b"".join(received) == b"\0" * 3073 + b"\x02\x00\x12" + secret.encode() + b"\x02live"

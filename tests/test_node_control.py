@@ -81,3 +81,14 @@ def test_a_change_that_fails_with_any_exception_is_refused_and_not_stored():
         assert node.level == 0.3
     finally:
         node.close()
+
+
+@pytest.mark.parametrize("value", [float("inf"), "-inf", "nan", "1e400"])
+def test_non_finite_numbers_are_refused_whatever_the_range(value):
+    node = Fragile(NodeConfig(name="fragile", node="test_node_control:Fragile"))
+    try:
+        with pytest.raises(ValueError, match="level must be a finite number"):
+            node.set_param("level", value)
+        assert node.level == 0.1
+    finally:
+        node.close()

@@ -4,6 +4,8 @@ bad targets survived, parameters answered within one step of a long keyframe."""
 import time
 
 import numpy as np
+import pytest
+import torch
 
 from dreamgraph.graph.core.message import ParamSet
 from dreamgraph.graph.testing.harness import GraphHarness
@@ -129,3 +131,16 @@ def test_parameters_are_answered_within_one_step_of_a_long_keyframe():
         assert h.cli("param", "set", "optimizer", "steps_per_keyframe", "3").returncode == 0
         assert ended.wait(timeout=30).msg.seq == first.seq + 1, "the long keyframe ends at its next step"
         assert h.wait_for("keyframes", lambda m: m.seq > first.seq + 1).msg.steps == 3
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_device_or_model_the_machine_lacks_is_refused_and_later_changes_still_apply():
+    with GraphHarness(GRAPH) as h:
+        _publish_until(h, "target", Target(class_ids=[BEE]), lambda m: m.steps >= 1)
+        for name, value in (("device", "cuda"), ("model", "vgg19")):
+            refused = h.cli("param", "set", "optimizer", name, value)
+            assert refused.returncode == 1 and "not applied" in refused.stderr, refused
+        applied = h.cli("param", "set", "optimizer", "step_size", "2")
+        assert applied.returncode == 0 and "(applied)" in applied.stdout, applied
+        status = h.wait_for("_status", lambda s: s.node == "optimizer" and s.params["step_size"] == 2).msg
+        assert status.params["device"] == "cpu" and status.params["model"] == "lite0"

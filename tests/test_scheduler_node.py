@@ -110,3 +110,13 @@ def test_semantic_words_param_maps_free_words_to_a_class():
         graph.publish("chat", chat("alice", "lava mountain"))
         target = graph.wait_for("target", lambda m: m.class_ids == [VOLCANO]).msg
         assert target.requested_by == "alice" and target.labels == ["volcano"]
+
+
+def test_unbounded_or_non_finite_times_are_refused_and_the_old_value_stays(graph):
+    too_long = graph.cli("param", "set", "scheduler", "hold_seconds", "1e308")
+    assert too_long.returncode == 1 and "hold_seconds must be <= 3600" in too_long.stderr, too_long
+    endless = graph.cli("param", "set", "scheduler", "idle_seconds", "inf")
+    assert endless.returncode == 1 and "idle_seconds must be a finite number" in endless.stderr, endless
+    assert graph.cli("param", "set", "scheduler", "cooldown_seconds", "10").returncode == 0
+    status = graph.wait_for("_status", lambda s: s.node == "scheduler" and s.params["cooldown_seconds"] == 10).msg
+    assert status.params["hold_seconds"] == 60 and status.params["idle_seconds"] == 60

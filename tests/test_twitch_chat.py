@@ -5,8 +5,10 @@ import json
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 from servers.irc import IrcServer, RawIrcClient, TwitchLikeServer
+from servers.rtmp import free_port
 
 from dreamgraph.graph.testing.harness import GraphHarness
 from dreamgraph.nodes.chat.irc import escape_tag_value
@@ -75,6 +77,13 @@ def test_refused_login_is_reported_without_the_token(tmp_path):
         assert status.msg.errors["login_refused"] == 1
     assert "Bad password" in graph.text()
     assert "wr0ng-t0ken-value" not in graph.text()
+
+
+def test_a_closed_port_counts_connection_failures_and_says_why():
+    closed = SimpleNamespace(host="127.0.0.1", port=free_port())
+    with GraphHarness(launch(closed, backoff_max=0.2)) as graph:
+        status = graph.wait_for("_status", lambda m: m.node == "twitch" and m.errors.get("connect_failed", 0) >= 3)
+    assert "ConnectionRefusedError" in status.msg.problem, status.msg.problem
 
 
 def test_mentions_and_fancy_unicode_through_a_real_server(tmp_path):

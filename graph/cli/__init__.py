@@ -50,5 +50,11 @@ def _plugins():
 
 
 def main():
+    from ..core.runtime import UnsafeRuntimeDir
+
     _plugins()
-    app()
+    try:
+        app()
+    except UnsafeRuntimeDir as err:
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None

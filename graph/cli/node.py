@@ -29,6 +29,7 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
         row["in"] = sum(i["rate"] for i in status.inputs.values() if not i.get("type", "").endswith(("ParamSet",)))
         row["out"] = sum(o["rate"] for o in status.outputs.values())
         row["errors"] = sum(status.errors.values())
+        row["problem"] = status.problem
         row["heard"] = True
     if not rows:
         fail("no node found")
@@ -44,7 +45,7 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
         typer.echo(
             f"{name:20} {r.get('pid', 0) or '-':>7} {state:9} {r.get('restarts', 0):>8} "
             f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6} {r.get('hangs', 0):>5}  "
-            f"{r.get('machine') or r.get('host', '')}"
+            f"{r.get('machine') or r.get('host', '')}" + (f"  PROBLEM: {r['problem']}" if r.get("problem") else "")
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import math
 import sys
 from importlib.metadata import entry_points
 from typing import Any, Callable
@@ -72,8 +73,8 @@ class Param(_Declaration):
                 ) from None
             if t is int and isinstance(value, float) and converted != value:
                 raise ValueError(f"{self.name} must be an integer, not {value!r}")
-            if converted != converted:
-                raise ValueError(f"{self.name} must be a number, not NaN")
+            if not math.isfinite(converted):  # inf would pass any minimum and hang whatever waits or scales by it
+                raise ValueError(f"{self.name} must be a finite number, not {value!r}")
             value = converted
             if self.min is not None and value < self.min:
                 raise ValueError(f"{self.name} must be >= {self.min}, not {value}")

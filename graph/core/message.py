@@ -360,6 +360,7 @@ class Status(Message):
     params: dict = {}
     node_class: str = ""
     dropped_ticks: int = 0  # timer ticks skipped because the node was busy past their next deadline
+    problem: str = ""  # what keeps the node from doing its job right now (e.g. "No space left on device")
 
 
 class LaunchState(Message):

@@ -157,6 +157,7 @@ class Node:
         self._timers: list = []
         self._timer_ids = itertools.count()
         self.dropped_ticks = 0
+        self.problem = ""  # what keeps the node from doing its job right now, in words for its status
         self._loop_run = None  # the running generator of a generator-style loop
         self._loop_due = 0.0  # monotonic time of the loop's next call, unless an input comes first
         self._handoffs: queue.SimpleQueue = queue.SimpleQueue()
@@ -350,6 +351,7 @@ class Node:
                 params=dict(self._param_values),
                 node_class=f"{type(self).__module__}:{type(self).__name__}",
                 dropped_ticks=self.dropped_ticks,
+                problem=self.problem,
             )
         )
 

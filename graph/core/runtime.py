@@ -1,8 +1,8 @@
 """Where a running graph lives on this machine: one directory per graph, found by the CLI without configuration.
 
 ``<root>/<graph-id>/graph.json`` describes the graph (launcher pid, launch file, nodes); ``ep/<participant>.sock``
-are the ipc:// endpoints of its participants. The root is ``$DREAMGRAPH_RUNTIME_DIR`` or
-``/tmp/dreamgraph-<uid>``. Removing the directory removes every ipc file of the graph.
+are the ipc:// endpoints of its participants. The root (see `runtime_root`) is private to the user. Removing the
+directory removes every ipc file of the graph.
 """
 
 from __future__ import annotations
@@ -11,17 +11,55 @@ import json
 import os
 import pathlib
 import shutil
+import stat
 import tempfile
 import time
 
 IPC_PATH_LIMIT = 100  # sockaddr_un holds 108 bytes; leave room for the terminator
 
 
+class UnsafeRuntimeDir(RuntimeError):
+    """The runtime root exists but another user could plant sockets in it."""
+
+
 def runtime_root() -> pathlib.Path:
-    root = os.environ.get("DREAMGRAPH_RUNTIME_DIR") or os.path.join(tempfile.gettempdir(), f"dreamgraph-{os.getuid()}")
-    path = pathlib.Path(root)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """``$DREAMGRAPH_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/dreamgraph``, else ``/tmp/dreamgraph-<uid>``; private.
+
+    It is created 0700 in one step, then checked without following links: a root made by someone else (say,
+    another user who created ``/tmp/dreamgraph-<uid>`` first to plant sockets) is refused, never reused.
+    """
+    configured = os.environ.get("DREAMGRAPH_RUNTIME_DIR")
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if configured:
+        path = pathlib.Path(configured)
+    elif xdg and os.path.isabs(xdg):
+        path = pathlib.Path(xdg) / "dreamgraph"
+    else:
+        path = pathlib.Path(tempfile.gettempdir()) / f"dreamgraph-{os.getuid()}"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    _check_private(path)
     return path
+
+
+def _check_private(path: pathlib.Path):
+    info = os.lstat(path)
+    advice = "remove it, or set DREAMGRAPH_RUNTIME_DIR to a private directory"
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeRuntimeDir(f"the runtime directory {path} is not a directory (a link?); {advice}")
+    if info.st_uid != os.getuid():
+        raise UnsafeRuntimeDir(
+            f"the runtime directory {path} belongs to uid {info.st_uid}, not to you (uid {os.getuid()}): "
+            f"another user could plant sockets in it; {advice}"
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        raise UnsafeRuntimeDir(
+            f"the runtime directory {path} has mode {stat.S_IMODE(info.st_mode):04o}, not 0700: other users could "
+            f"plant sockets in it; run `chmod 700 {path}` or {advice}"
+        )
 
 
 def _pid_alive(pid: int) -> bool:

@@ -45,6 +45,10 @@ class SecretMasker:
                 self._secrets.append(form)
         self._secrets.sort(key=len, reverse=True)
 
+    @property
+    def secrets(self) -> list[str]:
+        return list(self._secrets)
+
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)

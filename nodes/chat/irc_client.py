@@ -100,6 +100,7 @@ class IrcStats:
     replies_sent: int = 0
     replies_dropped: collections.Counter = field(default_factory=collections.Counter)  # reason -> count
     connects: int = 0
+    connect_failures: int = 0  # sessions that ended before joining: refused, unreachable, TLS, no welcome
     unparsed_lines: int = 0
 
 
@@ -111,6 +112,7 @@ class IrcClient:
         self.log = log or logging.getLogger(__name__)
         self.stats = IrcStats()
         self.error: Exception | None = None  # the AuthenticationError that stopped the client, if any
+        self.last_failure = ""  # why the last session ended with an error (secrets masked)
         self.tags_enabled = False  # the server acknowledged twitch.tv/tags
         self.nick = ""
         self._limiter = SlidingWindow(settings.reply_limit, settings.reply_window)
@@ -200,7 +202,9 @@ class IrcClient:
             except (OSError, EOFError, ConnectionError, asyncio.TimeoutError, IrcError) as error:
                 if self._joined.is_set():
                     backoff = self.settings.backoff_initial  # the connection worked: start over from short waits
-                reason = self._mask(f"{type(error).__name__}: {error}")
+                else:
+                    self.stats.connect_failures += 1
+                reason = self.last_failure = self._mask(f"{type(error).__name__}: {error}")
                 delay = backoff * random.uniform(0.5, 1.0)
                 backoff = min(backoff * 2, self.settings.backoff_max)
             self._joined.clear()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -33,6 +33,7 @@ class Target:
 
     location: str
     segment_seconds: float = 0.0
+    options: dict[str, str] = field(default_factory=dict)  # extra muxer or protocol options
 
     @property
     def is_stream(self) -> bool:
@@ -41,7 +42,7 @@ class Target:
     def muxer(self, restart: int) -> tuple[dict[str, str], str]:
         """Muxer options and output name; files written after a restart get -rN so nothing is overwritten."""
         if self.is_stream:
-            return {"f": "flv", "flvflags": "no_duration_filesize"}, self.location
+            return {"f": "flv", "flvflags": "no_duration_filesize", **self.options}, self.location
         path = Path(self.location)
         suffix = path.suffix.lower()
         if suffix not in _FILE_FORMATS:
@@ -81,6 +82,11 @@ def parse_targets(spec: str, expand, segment_seconds: float = 0.0) -> list[Targe
     if not targets:
         raise ValueError("no output target given")
     return targets
+
+
+def relayed(target: Target, local_url: str, tcurl: str) -> Target:
+    """A stream target sent through a local relay: ffmpeg connects to `local_url` and tells the server `tcurl`."""
+    return replace(target, location=local_url, options={**target.options, "rtmp_tcurl": tcurl})
 
 
 def default_bitrate(spec: str) -> str:
@@ -189,9 +195,16 @@ def build_command(settings: EncoderSettings, targets: list[Target], restart: int
     for options, name in outputs:
         if any(c in name for c in "|[]"):
             raise ValueError("with several targets, a target may not contain | [ or ]")
-        slaves.append("[" + ":".join(f"{k}={v.replace(':', chr(92) + ':')}" for k, v in options.items()) + "]" + name)
+        # A failing output (a stream whose server is gone, a full disk) must not stop the others.
+        options = {**options, "onfail": "ignore"}
+        slaves.append("[" + _escape(":".join(f"{k}={_escape(v, ':=')}" for k, v in options.items()), "]") + "]" + name)
     # The tee muxer cannot hand codec headers to FLV/MP4 afterwards, so the encoders must emit global headers.
     return command + ["-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee", "|".join(slaves)]
+
+
+def _escape(text: str, specials: str) -> str:
+    # The tee muxer unescapes twice: the bracket's contents, then each option value (backslash escapes).
+    return "".join("\\" + c if c in specials + "\\'" else c for c in text)
 
 
 def _kill_with_parent():

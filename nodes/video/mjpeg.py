@@ -8,7 +8,8 @@ Each frame is JPEG-encoded once and the same bytes go to every client. Routes: G
 (multipart/x-mixed-replace; boundary=frame), GET /status.json, POST /request (text/plain, a form field
 `text`, or JSON {"text": ...}). With a token, every route wants it as ?token=, `Authorization: Bearer` or a
 `token` cookie, and answers 401 without it. Each client address may post one request per request_interval
-seconds; faster ones get 429 with Retry-After.
+seconds; faster ones get 429 with Retry-After. A POST must name the server as its Host and come from its own page
+(Origin), and its Content-Length must be exact (see http_guard).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import threading
 import time
 import urllib.parse
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Callable
 
 import cv2
 import numpy as np
+
+from .http_guard import BadLength, GuardedHTTPServer, HostCheck, body_length
 
 MAX_REQUEST_BYTES = 4096
 MAX_TRACKED_CLIENTS = 4096
@@ -107,6 +110,7 @@ class PreviewServer:
         quality: int = 80,
         max_width: int = 960,
         request_interval: float = 2.0,
+        allowed_hosts: list[str] | tuple[str, ...] = (),
     ):
         if not token and not is_loopback(host):
             raise ValueError(
@@ -121,8 +125,8 @@ class PreviewServer:
         self._last_request: dict[str, float] = {}  # client address -> monotonic time of its last request
         self._request_lock = threading.Lock()
         self.page = resources.files(__package__).joinpath("preview.html").read_bytes()
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.host_check = HostCheck(host, list(allowed_hosts))
+        self.httpd = GuardedHTTPServer((host, port), _Handler)
         self.httpd.preview = self
         self._thread: threading.Thread | None = None
 
@@ -194,6 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
         return url.path
 
     def do_GET(self):
+        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # a body is never read, so it must not be taken for the next request
         path = self._route()
         if path is None:
             return
@@ -207,14 +213,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
 
     def do_POST(self):
+        self.close_connection = True  # nothing after a body is ever read as another request
+        refusal = self.preview.host_check.refusal(self.headers)
+        if refusal:
+            self._send(HTTPStatus.FORBIDDEN, refusal.encode() + b"\n", "text/plain; charset=utf-8")
+            return
         path = self._route()
         if path is None:
             return
         if path != "/request":
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if not 0 < length <= MAX_REQUEST_BYTES:
+        try:
+            length = body_length(self.headers, MAX_REQUEST_BYTES)
+        except BadLength as err:
+            self._send(HTTPStatus(err.status), str(err).encode() + b"\n", "text/plain; charset=utf-8")
+            return
+        if not length:
             self._send(HTTPStatus.BAD_REQUEST, b"send 1 to 4096 bytes of text\n", "text/plain; charset=utf-8")
             return
         text = _request_text(self.rfile.read(length), self.headers.get("Content-Type", ""))
@@ -238,6 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()

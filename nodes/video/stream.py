@@ -4,6 +4,8 @@ Producers call `submit(frame)` whenever they have a frame; the writer thread sen
 monotonic schedule, repeating the last frame when no new one came (black before the first), so the output
 timeline has no gaps whatever the producer does. Only the newest frame is kept: nothing queues up while
 ffmpeg is down. If ffmpeg exits (RTMP server gone, network error, crash) it is restarted with exponential backoff.
+When one of several outputs fails and the others go on (a recording while the stream's server is down), it is
+retried after the longest backoff. Stream URLs holding a secret go through a `SecretRelay`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,29 @@ import logging
 import shlex
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ...graph.core.secrets import SecretMasker
 from . import ffmpeg
+from .relay import SecretRelay
 
 # Falling further behind the schedule than this means ffmpeg cannot keep up: skip ahead instead of bursting.
 _MAX_LAG_S = 1.0
+# The tee muxer's words when one output fails and the others go on (each output has onfail=ignore).
+_TEE_LOST_OUTPUT = "continuing with"
+# Causes in ffmpeg's error lines worth showing as the node's problem (the rest stays in the log).
+_REASONS = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "Permission denied",
+    "Connection refused",
+    "Connection reset by peer",
+    "Connection timed out",
+)
 # A process that ran this long was healthy: the next failure starts the backoff again from the minimum.
 _STABLE_S = 30.0
 
@@ -44,13 +60,37 @@ class LiveEncoder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lost_output_at: float | None = None  # when ffmpeg's tee gave up one of its outputs
+        self._relays: list[SecretRelay | None] = []
+        self._wire_targets = targets
         self.frames_written = 0
         self.restarts = 0
         self.skipped = 0
         self.connected = False
+        self._ffmpeg_problem = ""  # the last known reason ffmpeg failed, until it has run well for _STABLE_S
+        self._problem_at = 0.0
+        self._launched_as = 0  # the restart number of the running ffmpeg: its files are named after it
         ffmpeg.build_command(settings, targets)  # fail early on bad targets, in the caller's thread
 
+    @property
+    def problem(self) -> str:
+        """What keeps an output from working, in words ("" when all is well as far as is known)."""
+        # The relay knows the real cause when it could not reach the server; ffmpeg only sees its hang-up.
+        relayed = (relay.problem for relay in self._relays if relay and relay.problem)
+        return next(relayed, "") or self._ffmpeg_problem
+
     def start(self):
+        # A stream URL holding a secret goes through a local relay, so ffmpeg's command line never shows it.
+        self._relays = [
+            SecretRelay(t.location, self.mask.secrets, self.log)
+            if t.is_stream and any(s in t.location for s in self.mask.secrets)
+            else None
+            for t in self.targets
+        ]
+        self._wire_targets = [
+            ffmpeg.relayed(t, relay.local_url, relay.tcurl) if relay else t
+            for t, relay in zip(self.targets, self._relays)
+        ]
         self._thread = threading.Thread(target=self._run, name="ffmpeg-writer", daemon=True)
         self._thread.start()
 
@@ -69,6 +109,9 @@ class LiveEncoder:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout)
+        for relay in self._relays:
+            if relay:
+                relay.close()
 
     def _run(self):
         process, failures, started = None, 0, 0.0
@@ -81,24 +124,34 @@ class LiveEncoder:
                     began = began or started
                 if not self._wait_until(due):
                     break
-                if self._write(process):
+                written = self._write(process)
+                if written:
                     due += 1.0 / self.settings.fps
                     lag = time.monotonic() - due
                     if lag > _MAX_LAG_S:
                         self.skipped += int(lag * self.settings.fps)
                         due = time.monotonic()
-                    continue
+                    if self._ffmpeg_problem and time.monotonic() - self._problem_at > _STABLE_S:
+                        self._ffmpeg_problem = ""
+                    if self._lost_output_at is None or time.monotonic() - self._lost_output_at < self.backoff[1]:
+                        continue
                 code = ffmpeg.stop(process, timeout=2.0)
                 process, self.connected = None, False
+                self._remove_empty_files()
                 failures = 0 if time.monotonic() - started > _STABLE_S else failures + 1
                 delay = min(self.backoff[1], self.backoff[0] * 2 ** (failures - 1)) if failures else self.backoff[0]
                 self.restarts += 1
+                if written:
+                    # The other outputs went on meanwhile: retry the lost one now (files continue as -rN).
+                    self.log.warning("ffmpeg restarted to retry an output it lost")
+                    continue
                 self.log.warning("ffmpeg exited (code %s); restarting in %.1f s", code, delay)
                 self._stop.wait(delay)
         finally:
             if process is not None:
                 written_s = time.monotonic() - began
                 code = ffmpeg.stop(process)
+                self._remove_empty_files()
                 self.log.info(
                     "ffmpeg finished (code %s) after %d frames in %.2f s (%d skipped)",
                     code,
@@ -108,8 +161,10 @@ class LiveEncoder:
                 )
 
     def _launch(self):
-        command = ffmpeg.build_command(self.settings, self.targets, restart=self.restarts)
+        command = ffmpeg.build_command(self.settings, self._wire_targets, restart=self.restarts)
         self.log.info("starting %s", self.mask(shlex.join(command)))
+        self._lost_output_at = None
+        self._launched_as = self.restarts
         process = ffmpeg.spawn(command)
         threading.Thread(target=self._forward_stderr, args=(process,), name="ffmpeg-stderr", daemon=True).start()
         self.connected = True
@@ -118,8 +173,26 @@ class LiveEncoder:
     def _forward_stderr(self, process):
         for raw in process.stderr:
             line = raw.decode("utf-8", "replace").rstrip()
+            if _TEE_LOST_OUTPUT in line:
+                self._lost_output_at = time.monotonic()
+            reason = next((reason for reason in _REASONS if reason in line), None)
+            if reason:
+                self._ffmpeg_problem, self._problem_at = reason, time.monotonic()
             if line:
                 self.log.warning("ffmpeg: %s", self.mask(line))
+
+    def _remove_empty_files(self):
+        """A run that failed before writing anything (a full disk) leaves empty files: they go."""
+        for target in self.targets:
+            if target.is_stream:
+                continue
+            name = Path(target.muxer(self._launched_as)[1])
+            for path in name.parent.glob(name.name.replace("%05d", "*")):
+                try:
+                    if path.stat().st_size == 0:
+                        path.unlink()
+                except OSError:
+                    pass
 
     def _wait_until(self, due: float) -> bool:
         delay = due - time.monotonic()

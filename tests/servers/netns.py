@@ -120,7 +120,7 @@ class Network:
 
     def runtime_dir(self, host: str, role: str = "") -> str:
         path = self.tmp / (host + (f"-{role}" if role else ""))
-        path.mkdir(exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
         return str(path)
 
     def env(self, host: str, role: str = "", **extra: str) -> dict[str, str]:
