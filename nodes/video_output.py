@@ -1,4 +1,5 @@
-"""The video output node: stream to Twitch/YouTube/any RTMP(S) server and record to files, all at once."""
+"""The video output node: stream to Twitch/YouTube/any RTMP(S) or SRT server, record to files and feed a virtual
+camera, all at once."""
 
 from __future__ import annotations
 
@@ -10,20 +11,41 @@ from ..graph.core.message import Image
 from ..graph.core.node import Input, Node, Param
 from ..graph.core.preflight import Check, disk_check
 from ..graph.core.secrets import MaskingFilter, SecretMasker, read_secret
-from .video.ffmpeg import PRESETS, EncoderSettings, default_bitrate, ffmpeg_features, parse_targets
+from .video.ffmpeg import (
+    ENCODERS,
+    PRESETS,
+    V4L2_HELP,
+    V4L2_PREFIX,
+    EncoderSettings,
+    camera_device,
+    choose_encoder,
+    default_bitrate,
+    ffmpeg_features,
+    nvenc_usable,
+    parse_targets,
+)
 from .video.stream import LiveEncoder
 
 
+def check_cameras(targets: str) -> None:
+    """Virtual camera targets must exist: ValueError naming the v4l2loopback module otherwise."""
+    for item in (part.strip() for part in targets.split(",")):
+        if item.startswith(V4L2_PREFIX):
+            camera_device(item)
+
+
 class VideoOutput(Node):
-    """Encodes the video with ffmpeg (H.264 + AAC) and sends it to RTMP(S) ingest servers and/or files.
+    """Encodes the video with ffmpeg (H.264 + AAC, on the CPU with x264 or on an NVIDIA GPU with NVENC) and sends
+    it to RTMP(S) ingest servers, SRT (OBS, vMix, hardware decoders on a LAN), files and virtual cameras.
 
     Frames are written on a real-time schedule at `fps`; when frames are late the last one is repeated, so the
     stream never stalls. Several targets share one encode (ffmpeg's tee muxer). If ffmpeg exits or the server
     drops, ffmpeg is restarted with exponential backoff (files written after a restart get -r1, -r2, ...).
     The stream key comes from an environment variable or a file and is masked (****) in every log line.
     Targets: `twitch`, `youtube`, or URL templates such as rtmp://host/app/{key} or rtmps://host/app/{env:VAR},
-    and file paths ending .mp4 .mkv .flv .ts .mov (strftime codes such as %Y%m%d-%H%M%S allowed; the folder is
-    created), separated by commas.
+    srt://host:port?mode=caller (or mode=listener, for a receiver that connects to us), v4l2:///dev/videoN (a
+    v4l2loopback device that OBS and browsers see as a webcam), and file paths ending .mp4 .mkv .flv .ts .mov
+    (strftime codes such as %Y%m%d-%H%M%S allowed; the folder is created), separated by commas.
     """
 
     video = Input(Image, "video", delivery="latest", doc="frames to send (resized to the output size if needed)")
@@ -31,8 +53,9 @@ class VideoOutput(Node):
     targets = Param(
         str,
         "dreamgraph.mkv",
-        doc=f"comma-separated targets: {', '.join(PRESETS)}, RTMP(S) URL "
-        "templates with {key} or {env:NAME}, file paths",
+        doc=f"comma-separated targets: {', '.join(PRESETS)}, RTMP(S) URL templates with {{key}} or {{env:NAME}}, "
+        "srt:// URLs, v4l2:///dev/videoN virtual cameras, file paths",
+        check=check_cameras,
     )
     key_env = Param(str, "", doc="environment variable holding the stream key for {key}")
     key_file = Param(str, "", doc="file holding the stream key for {key} (used when key_env is unset)")
@@ -40,6 +63,15 @@ class VideoOutput(Node):
     width = Param(int, 0, unit="px", min=0, max=7680, doc="output width (0: the first frame's)")
     height = Param(int, 0, unit="px", min=0, max=4320, doc="output height (0: the first frame's)")
     bitrate = Param(str, "", doc="video bitrate, e.g. 4500k (empty: the presets' highest, else 4500k)")
+    encoder = Param(
+        str,
+        "auto",
+        choices=["auto", *ENCODERS],
+        doc="H.264 encoder: auto takes NVENC where an NVIDIA GPU can run it, else libx264 (said in the log)",
+    )
+    srt_latency_ms = Param(
+        float, 120.0, unit="ms", min=20, max=8000, doc="SRT latency, where an srt:// URL does not give one"
+    )
     x264_preset = Param(
         str,
         "veryfast",
@@ -65,15 +97,21 @@ class VideoOutput(Node):
             Check("aac", "aac" in encoders, "AAC audio encoder", "use imageio-ffmpeg's bundled ffmpeg"),
             Check(
                 "nvenc",
-                "h264_nvenc" in encoders and Path("/dev/nvidia0").exists(),
-                f"h264_nvenc {'in' if 'h264_nvenc' in encoders else 'not in'} ffmpeg, NVIDIA GPU "
-                + ("present" if Path("/dev/nvidia0").exists() else "absent"),
-                "hardware encoding needs an NVIDIA GPU and its driver (optional: libx264 encodes on the CPU)",
-                needed=False,
+                nvenc_usable(),
+                "NVENC encodes here"
+                if nvenc_usable()
+                else "NVENC cannot encode here (no NVIDIA GPU, driver or encoder)",
+                "hardware encoding needs an NVIDIA GPU and its driver (libx264 encodes on the CPU)",
+                needed=params["encoder"] == "h264_nvenc",
             ),
             Check("srt", "srt" in protocols, "SRT protocol", needed=False),
         ]
-        for scheme in sorted({url.split("://", 1)[0] for url in streams}):
+        for name in (n for n in names if n.startswith(V4L2_PREFIX)):
+            try:
+                checks.append(Check("camera", True, f"{camera_device(name)} is there"))
+            except ValueError as err:
+                checks.append(Check("camera", False, str(err), V4L2_HELP))
+        for scheme in sorted({url.split("://", 1)[0] for url in streams if not url.startswith(V4L2_PREFIX)}):
             checks.append(Check(scheme, scheme in protocols, f"{scheme}:// output", "use a build of ffmpeg with it"))
         folders = {Path(time.strftime(n)).resolve().parent for n in names if n not in PRESETS and "://" not in n}
         for folder in sorted(folders):
@@ -94,16 +132,26 @@ class VideoOutput(Node):
         key = read_secret(self.key_env, self.key_file, what="stream key")
         if key:
             self._masker.add(key)
-        targets = parse_targets(self.targets, lambda template: self._masker.expand(template, key), self.segment_s)
+        targets = parse_targets(
+            self.targets, lambda template: self._masker.expand(template, key), self.segment_s, self.srt_latency_ms
+        )
+        encoder, why = choose_encoder(self.encoder)
+        self.log.info("encoder: %s", why)
         settings = EncoderSettings(
-            width, height, self.fps, self.bitrate or default_bitrate(self.targets), self.x264_preset, self.audio
+            width,
+            height,
+            self.fps,
+            self.bitrate or default_bitrate(self.targets),
+            self.x264_preset,
+            encoder=encoder,
+            audio=self.audio,
         )
         self._encoder = LiveEncoder(settings, targets, self.log, self._masker)
         self._encoder.start()
         for target in targets:
             self.log.info(
                 "%s: %s (%dx%d, %g fps)",
-                "streaming to" if target.is_stream else "recording to",
+                "streaming to" if target.is_stream else "camera" if target.is_camera else "recording to",
                 self._masker(target.location),
                 width,
                 height,

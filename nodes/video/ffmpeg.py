@@ -1,12 +1,15 @@
-"""The ffmpeg command line for live H.264/AAC output to files and RTMP(S) ingest servers, and its process.
+"""The ffmpeg command line for live H.264/AAC output to files, RTMP(S) ingest servers and SRT, and raw video to
+a virtual camera, and its process.
 
-Raw rgb24 frames go in on stdin. One encode feeds every target: a single target uses its muxer directly,
-several go through the `tee` muxer. RTMP settings follow the Twitch/YouTube ingest requirements (CBR,
-a keyframe every 2 s, zero-latency x264, AAC audio, silent if no audio source is given).
+Raw rgb24 frames go in on stdin. One encode (x264 on the CPU or NVENC on an NVIDIA GPU) feeds every encoded
+target: a single target uses its muxer directly, several go through the `tee` muxer. Virtual cameras
+(v4l2loopback) take raw frames, as a second output of the same ffmpeg. Settings follow the Twitch/YouTube ingest
+requirements (CBR, a keyframe every 2 s, AAC audio, silent if no audio source is given).
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import subprocess
 import time
@@ -27,9 +30,18 @@ _FILE_FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".flv": "flv", ".ts": "mpegt
 _MP4_FLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 
 
+ENCODERS = ("libx264", "h264_nvenc")
+V4L2_PREFIX = "v4l2://"
+V4L2_HELP = (
+    "load the v4l2loopback kernel module (Debian: apt-get install v4l2loopback-dkms), e.g. "
+    "`sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=dreamgraph exclusive_caps=1` for /dev/video10"
+)
+
+
 @dataclass
 class Target:
-    """One destination: an RTMP/RTMPS URL (already expanded) or a file path, optionally cut into segments."""
+    """One destination: an RTMP/RTMPS or SRT URL (already expanded), a file path (optionally cut into segments),
+    or a virtual camera's device (/dev/videoN)."""
 
     location: str
     segment_seconds: float = 0.0
@@ -37,10 +49,20 @@ class Target:
 
     @property
     def is_stream(self) -> bool:
-        return self.location.startswith(("rtmp://", "rtmps://"))
+        return self.location.startswith(("rtmp://", "rtmps://", "srt://"))
+
+    @property
+    def is_camera(self) -> bool:
+        return self.location.startswith("/dev/video")
+
+    @property
+    def is_file(self) -> bool:
+        return not (self.is_stream or self.is_camera)
 
     def muxer(self, restart: int) -> tuple[dict[str, str], str]:
         """Muxer options and output name; files written after a restart get -rN so nothing is overwritten."""
+        if self.location.startswith("srt://"):
+            return {"f": "mpegts", **self.options}, self.location
         if self.is_stream:
             return {"f": "flv", "flvflags": "no_duration_filesize", **self.options}, self.location
         path = Path(self.location)
@@ -61,8 +83,9 @@ class Target:
         return {"f": _FILE_FORMATS[suffix], **options}, str(path.with_name(stem + path.suffix))
 
 
-def parse_targets(spec: str, expand, segment_seconds: float = 0.0) -> list[Target]:
-    """Targets from a comma-separated list of preset names (twitch, youtube), RTMP URL templates and file paths.
+def parse_targets(spec: str, expand, segment_seconds: float = 0.0, srt_latency_ms: float = 120.0) -> list[Target]:
+    """Targets from a comma-separated list of preset names (twitch, youtube), RTMP URL templates, SRT URLs,
+    virtual cameras (v4l2:///dev/videoN) and file paths.
 
     `expand(template)` fills in the stream key ({key}, {env:NAME}) and registers it for masking.
     Segmenting applies to file targets only.
@@ -74,6 +97,10 @@ def parse_targets(spec: str, expand, segment_seconds: float = 0.0) -> list[Targe
         template = PRESETS[item]["url"] if item in PRESETS else item
         if template.startswith(("rtmp://", "rtmps://")):
             targets.append(Target(expand(template)))
+        elif template.startswith("srt://"):
+            targets.append(Target(_srt_url(template, srt_latency_ms)))
+        elif template.startswith(V4L2_PREFIX):
+            targets.append(Target(camera_device(template)))
         else:
             # File names may carry the start time (strftime codes); their folder is created.
             path = Path(time.strftime(template))
@@ -82,6 +109,25 @@ def parse_targets(spec: str, expand, segment_seconds: float = 0.0) -> list[Targe
     if not targets:
         raise ValueError("no output target given")
     return targets
+
+
+def _srt_url(url: str, latency_ms: float) -> str:
+    if "{" in url or "passphrase=" in url:
+        # SRT encrypts end to end, so no local relay can add a secret, and ffmpeg's command line is public
+        raise ValueError("an SRT target cannot hold a secret (passphrase or {key}); use SRT on a trusted LAN")
+    if "latency=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}latency={round(latency_ms * 1000)}"  # ffmpeg's srt: microseconds
+
+
+def camera_device(target: str) -> str:
+    """/dev/videoN of a v4l2:///dev/videoN target; ValueError naming the module when the device is missing."""
+    device = target[len(V4L2_PREFIX) :]
+    if not device.startswith("/dev/video"):
+        raise ValueError(f"a virtual camera target looks like v4l2:///dev/video10, not {target!r}")
+    if not Path(device).exists():
+        raise ValueError(f"{device} does not exist: {V4L2_HELP}")
+    return device
 
 
 def relayed(target: Target, local_url: str, tcurl: str) -> Target:
@@ -101,7 +147,8 @@ class EncoderSettings:
     height: int
     fps: float
     bitrate: str = "4500k"
-    preset: str = "veryfast"
+    preset: str = "veryfast"  # x264's speed preset
+    encoder: str = "libx264"  # or h264_nvenc
     audio: str = ""  # file or URL mixed over the silent track; "" for silence only
     audio_bitrate: str = "160k"
     keyframe_seconds: float = 2.0
@@ -156,41 +203,32 @@ def build_command(settings: EncoderSettings, targets: list[Target], restart: int
         ]
     else:
         command += ["-map", "0:v", "-map", "1:a"]
-    command += [
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-preset",
-        s.preset,
-        "-tune",
-        "zerolatency",
-        "-b:v",
-        str(bitrate),
-        "-maxrate",
-        str(bitrate),
-        "-bufsize",
-        str(2 * bitrate),
-        "-g",
-        gop,
-        "-keyint_min",
-        gop,
-        "-sc_threshold",
-        "0",
-        "-c:a",
-        "aac",
-        "-b:a",
-        s.audio_bitrate,
-        "-ar",
-        "44100",
-        "-shortest",
-    ]
+    encoded = [t for t in targets if not t.is_camera]
+    if encoded:
+        command += _video_codec(s, gop, bitrate) + ["-c:a", "aac", "-b:a", s.audio_bitrate, "-ar", "44100"]
+        command += ["-shortest", *_outputs(encoded, restart)]
+    for camera in (t for t in targets if t.is_camera):
+        # a virtual camera takes raw frames: OBS and browsers read it as a webcam
+        command += ["-map", "0:v", "-c:v", "rawvideo", "-pix_fmt", "yuv420p", "-f", "v4l2", camera.location]
+    return command
+
+
+def _video_codec(s: EncoderSettings, gop: str, bitrate: int) -> list[str]:
+    """Constant bitrate with a keyframe every keyframe_seconds, as the ingest servers ask, on either encoder."""
+    rate = ["-b:v", str(bitrate), "-maxrate", str(bitrate), "-bufsize", str(2 * bitrate), "-g", gop]
+    if s.encoder == "h264_nvenc":
+        return ["-c:v", "h264_nvenc", "-pix_fmt", "yuv420p", "-preset", "p4", "-tune", "ll", "-rc", "cbr", *rate,
+                "-forced-idr", "1", "-no-scenecut", "1"]  # fmt: skip
+    return ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", s.preset, "-tune", "zerolatency", *rate,
+            "-keyint_min", gop, "-sc_threshold", "0"]  # fmt: skip
+
+
+def _outputs(targets: list[Target], restart: int) -> list[str]:
+    """The encoded output: one target's muxer, or the tee muxer over several."""
     outputs = [target.muxer(restart) for target in targets]
     if len(outputs) == 1:
         options, name = outputs[0]
-        for key, value in options.items():
-            command += [f"-{key}", value]
-        return command + [name]
+        return [arg for key, value in options.items() for arg in (f"-{key}", value)] + [name]
     slaves = []
     for options, name in outputs:
         if any(c in name for c in "|[]"):
@@ -199,7 +237,7 @@ def build_command(settings: EncoderSettings, targets: list[Target], restart: int
         options = {**options, "onfail": "ignore"}
         slaves.append("[" + _escape(":".join(f"{k}={_escape(v, ':=')}" for k, v in options.items()), "]") + "]" + name)
     # The tee muxer cannot hand codec headers to FLV/MP4 afterwards, so the encoders must emit global headers.
-    return command + ["-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee", "|".join(slaves)]
+    return ["-flags:v", "+global_header", "-flags:a", "+global_header", "-f", "tee", "|".join(slaves)]
 
 
 def _escape(text: str, specials: str) -> str:
@@ -252,3 +290,25 @@ def ffmpeg_features() -> tuple[str, set[str], set[str]]:
     encoders = {line.split()[1] for line in listings[0].splitlines() if len(line.split()) > 1 and "=" not in line}
     outputs = listings[1].split("Output:", 1)[-1]
     return exe, encoders, {line.strip() for line in outputs.splitlines() if line.strip()}
+
+
+@functools.cache
+def nvenc_usable() -> bool:
+    """Whether this ffmpeg can encode with NVENC here: built with it, and an NVIDIA GPU and driver to run it."""
+    probe = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"]
+    probe += ["color=s=256x144:d=0.1", "-frames:v", "1", "-c:v", "h264_nvenc", "-f", "null", "-"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def choose_encoder(choice: str) -> tuple[str, str]:
+    """(encoder, why) for `auto`, `libx264` or `h264_nvenc`; ValueError when NVENC is asked for and unusable."""
+    if choice == "auto":
+        if nvenc_usable():
+            return "h264_nvenc", "auto: NVENC on the NVIDIA GPU"
+        return "libx264", "auto: libx264 on the CPU (no usable NVENC: no NVIDIA GPU, driver or encoder here)"
+    if choice == "h264_nvenc" and not nvenc_usable():
+        raise ValueError("encoder h264_nvenc asked for, but NVENC cannot run here (NVIDIA GPU and driver needed)")
+    return choice, choice
