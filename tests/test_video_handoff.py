@@ -4,6 +4,7 @@ encoder choice (x264 or NVENC), with the streaming presets kept on both encoders
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import os
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 
 import imageio_ffmpeg
+import psutil
 import pytest
 from servers.rtmp import free_port
 from test_ffmpeg_output import H, W, decoded_frames, feed
@@ -163,3 +165,19 @@ def test_frames_reach_a_real_virtual_camera():
     finally:
         encoder.stop()
     assert len(grab.stdout) == W * H * 3 and abs(sum(grab.stdout) / len(grab.stdout) - 150) < 10
+
+
+def test_bench_encoder_prints_cpu_use_per_encoder():
+    result = subprocess.run(
+        [sys.executable, "-m", "dreamgraph.graph.cli", "bench", "encoder", "--size", "320x180", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    cpu = next(line for line in lines if line["case"] == "libx264-320x180@30" and line["metric"] == "cpu_cores")
+    assert 0 < cpu["value"] < psutil.cpu_count() and cpu["ratio"] == 1.0
+    assert {line["case"].split("-")[0] for line in lines} == (
+        {"libx264", "h264_nvenc"} if nvenc_usable() else {"libx264"}
+    )
