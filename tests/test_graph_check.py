@@ -121,7 +121,7 @@ def test_nodes_are_named_by_short_name_or_module(tmp_path):
     problems = [line for line in result.stderr.splitlines() if line.startswith("short.yaml:")]
     assert len(problems) == 1, result.stderr
     assert "nodes.2.node: cannot import node module 'schedulr'" in problems[0]
-    assert "installed nodes: interpolator, optimizer" in problems[0]
+    assert "did you mean scheduler?; installed nodes: interpolator, ndi_output, optimizer" in problems[0]
 
 
 def _alias_bomb(levels: int = 9) -> str:

@@ -6,6 +6,7 @@ reference, so the documentation cannot drift from the code.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import json
@@ -157,7 +158,10 @@ def load_node_class(ref: str):
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
-        hint = f"; installed nodes: {', '.join(sorted(installed)) or 'none'}" if "." not in module_name else ""
+        close = difflib.get_close_matches(module_name, list(installed), n=1)
+        hint = (f"; did you mean {close[0]}?" if close else "") + (
+            f"; installed nodes: {', '.join(sorted(installed)) or 'none'}" if "." not in module_name else ""
+        )
         raise ValueError(f"cannot import node module {module_name!r}: {err}{hint}") from None
     if class_name:
         cls = getattr(module, class_name, None)
