@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -59,7 +61,7 @@ def test_crashing_node_is_respawned_with_backoff_until_max_restarts():
     }
     with GraphHarness(launch, env=HELPERS_ENV) as h:
         h.wait_output("crashy exited with code 3 (max_restarts reached)", timeout=60)
-        lines = [l for l in h.output if l.startswith("[launch] crashy exited")]
+        lines = [l.split(" ", 1)[1] for l in h.output if "[launch] crashy exited" in l]  # after the time
         assert lines == [
             "[launch] crashy exited with code 3; restarting in 0.2 s (restart 1 of 2)",
             "[launch] crashy exited with code 3; restarting in 0.4 s (restart 2 of 2)",  # backoff doubles
@@ -298,3 +300,33 @@ def test_live_values_that_break_a_restart_give_way_to_the_launch_file():
         h.wait_output("f failed to start with its live parameters; next with the launch file's", timeout=60)
         back = h.wait_for("_status", lambda s: s.node == "f" and s.pid != first, timeout=60).msg
         assert back.params["broken"] is False
+
+
+def test_log_lines_carry_a_time_and_the_node_once_or_are_json(tmp_path):
+    launch = {"nodes": [{"name": "talk", "node": "test_graph_helpers:Talker", "params": {"text": "hello"}}]}
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    with GraphHarness(launch, env=HELPERS_ENV) as h:
+        line = h.wait_output("saying hello")
+    assert re.fullmatch(rf"{stamp} \[talk\] WARNING [\w.]+: saying hello", line.rstrip()), line
+    (tmp_path / "talk.yaml").write_text(json.dumps(launch))  # JSON is YAML
+    launch_json = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dreamgraph.graph.cli",
+            "launch",
+            str(tmp_path / "talk.yaml"),
+            "--duration",
+            "6",
+            "--log-format",
+            "json",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, **HELPERS_ENV),
+    )
+    records = [json.loads(line) for line in launch_json.stdout.splitlines() if line.strip()]
+    said = next(r for r in records if r.get("msg", "").endswith("saying hello"))
+    assert said["node"] == "talk" and said["level"] == "WARNING" and re.fullmatch(stamp, said["ts"])
+    assert all(r["node"] and r["ts"] for r in records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from typing import Annotated, Optional
 
@@ -17,15 +18,22 @@ def launch(
     machine: Annotated[str, typer.Option(help="start only the nodes placed on this machine")] = "",
     remote: Annotated[str, typer.Option(help="'ssh': also start the other machines' nodes over ssh")] = "",
     show_args: Annotated[bool, typer.Option("--show-args", help="list the file's arguments and exit")] = False,
+    log_format: Annotated[
+        str, typer.Option(help="text (ISO 8601 times, the node's name once) or json (one object per line)")
+    ] = "text",
 ):
     """Start every node of a launch file; Ctrl-C stops them all."""
     if show_args:
         _show_args(file)
         return
+    from ..core.logformat import LOG_FORMAT_ENV
     from ..orchestration.launcher import Supervisor
     from ..orchestration.runner import configure_logging
     from ..orchestration.wiring import check_wiring
 
+    if log_format not in ("text", "json"):
+        fail(f"--log-format must be text or json, not {log_format!r}")
+    os.environ[LOG_FORMAT_ENV] = log_format  # the launcher and every node it starts
     configure_logging("INFO")
     spec = parse_or_fail(file, args or [])
     for problem in check_wiring(spec).errors:  # not fatal: a topic may come from outside (`topic pub`, a bag)

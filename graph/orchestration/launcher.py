@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import zmq
 
 from ..core.contract import resolve_topic
+from ..core.logformat import STAMPED_ENV, launcher_line
 from ..core.message import LaunchState
 from ..core.node import NodeConfig
 from ..core.runtime import GraphDir, safe_name
@@ -168,7 +169,7 @@ class Supervisor:
 
     def emit(self, name: str, line: str):
         with self.out_lock:
-            self.out.write(f"[{name}] {self.mask(line.rstrip())}\n")
+            self.out.write(launcher_line(name, self.mask(line.rstrip())) + "\n")
             self.out.flush()
 
     def _pump(self, proc: Proc, stream):
@@ -204,7 +205,7 @@ class Supervisor:
     def _start(self, proc: Proc):
         proc.restored = bool(proc.live_params)
         self._write_config(proc)
-        env = dict(os.environ, DREAMGRAPH_DIE_WITH_PARENT="1", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, DREAMGRAPH_DIE_WITH_PARENT="1", PYTHONUNBUFFERED="1", **{STAMPED_ENV: "1"})
         proc.nice = niceness(proc.spec.nice)
         # a restart, or a heavy node, must not take the CPU from the video while it imports and loads
         proc.quiet_start = (proc.restarts > 0 or proc.spec.nice > 0) and proc.nice < 19 and may_raise_to(proc.nice)

@@ -12,16 +12,15 @@ import os
 import sys
 
 from ..core.contract import load_node_class
+from ..core.logformat import LineFormatter
 from ..core.node import NodeConfig
 from ..core.process import die_with_parent
 
 
 def configure_logging(level: str):
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LineFormatter())
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
 
 
 def run_node(config: NodeConfig) -> int:
