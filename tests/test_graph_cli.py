@@ -141,11 +141,13 @@ def test_topic_pub_needs_a_known_topic_or_a_type(graph):
 
 def test_node_list_shows_pid_state_and_restarts(graph):
     lines = ok(graph.cli("node", "list")).stdout.splitlines()
-    assert lines[0].split()[:4] == ["NAME", "PID", "STATE", "RESTARTS"]
+    header = lines[0].split()
+    assert header[:4] == ["NAME", "PID", "STATE", "RESTARTS"] and header[8:10] == ["CPU%", "RSS_MB"]
     rows = {l.split()[0]: l.split() for l in lines[1:]}
     assert set(rows) == NODES
     for name, (_, pid, state, restarts, *_) in rows.items():
         assert state == "running" and restarts == "0", rows[name]
+        assert 0 <= float(rows[name][8]) < 400 and 5 < float(rows[name][9]) < 4000, rows[name]
         process = psutil.Process(int(pid))
         assert process.ppid() == graph.proc.pid, f"{name}: pid {pid} is not a node process of this launcher"
 

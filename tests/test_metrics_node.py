@@ -71,3 +71,5 @@ def test_health_follows_a_killed_node_and_metrics_parse():
     assert rates[("tick", "ticks")] > 5
     up = {s.labels["node"]: s.value for s in families["dreamgraph_node_up"].samples}
     assert up["tick"] == 1.0 and up["metrics"] == 1.0
+    rss = {s.labels["node"]: s.value for s in families["dreamgraph_node_rss_bytes"].samples}
+    assert 5e6 < rss["tick"] < 2e9, "a Python process's resident memory"

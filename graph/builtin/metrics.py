@@ -110,6 +110,8 @@ class Metrics(Node):
         errors = CounterMetricFamily("dreamgraph_node_errors", "errors and drops by kind", labels=["node", "kind"])
         dropped = CounterMetricFamily("dreamgraph_node_dropped_ticks", "timer ticks skipped", labels=["node"])
         uptime = GaugeMetricFamily("dreamgraph_node_uptime_seconds", "seconds since the node started", labels=["node"])
+        cpu = GaugeMetricFamily("dreamgraph_node_cpu_percent", "CPU, % of one core, children included", labels=["node"])
+        rss = GaugeMetricFamily("dreamgraph_node_rss_bytes", "resident memory, children included", labels=["node"])
         for s in statuses:
             for topic, info in s.inputs.items():
                 rate_in.add_metric([s.node, topic], float(info.get("rate", 0.0)))
@@ -119,7 +121,9 @@ class Metrics(Node):
                 errors.add_metric([s.node, kind], float(count))
             dropped.add_metric([s.node], float(s.dropped_ticks))
             uptime.add_metric([s.node], float(s.uptime))
-        yield from (state, restarts, hangs, rate_in, rate_out, errors, dropped, uptime)
+            cpu.add_metric([s.node], float(s.cpu_percent))
+            rss.add_metric([s.node], float(s.rss_mb) * 2**20)
+        yield from (state, restarts, hangs, rate_in, rate_out, errors, dropped, uptime, cpu, rss)
 
     def teardown(self):
         self._server.shutdown()

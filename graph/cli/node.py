@@ -13,8 +13,8 @@ app = typer.Typer(help="Inspect the nodes of the running graph.", no_args_is_hel
 
 @app.command("list")
 def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(help="listening time")] = 1.5):
-    """Every node of the running graph: pid, state, restarts, message rates, errors and hangs (times the launcher's
-    watchdog stopped it for a missing heartbeat)."""
+    """Every node of the running graph: pid, state, restarts, message rates, errors, hangs (times the launcher's
+    watchdog stopped it for a missing heartbeat), CPU (% of one core, its child processes included) and memory."""
     graph_client = client(graph)
     launches = graph_client.launch_states()
     statuses = graph_client.statuses(seconds)
@@ -30,12 +30,13 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
         row["out"] = sum(o["rate"] for o in status.outputs.values())
         row["errors"] = sum(status.errors.values())
         row["problem"] = status.problem
+        row["cpu"], row["rss"] = status.cpu_percent, status.rss_mb
         row["heard"] = True
     if not rows:
         fail("no node found")
     typer.echo(
-        f"{'NAME':20} {'PID':>7} {'STATE':9} {'RESTARTS':>8} {'IN/s':>8} {'OUT/s':>8} {'ERRORS':>6} {'HANGS':>5}  "
-        "MACHINE"
+        f"{'NAME':20} {'PID':>7} {'STATE':9} {'RESTARTS':>8} {'IN/s':>8} {'OUT/s':>8} {'ERRORS':>6} {'HANGS':>5} "
+        f"{'CPU%':>6} {'RSS_MB':>7}  MACHINE"
     )
     for name in sorted(rows):
         r = rows[name]
@@ -44,7 +45,8 @@ def node_list(graph: GraphOption = None, seconds: Annotated[float, typer.Option(
             state = "silent"
         typer.echo(
             f"{name:20} {r.get('pid', 0) or '-':>7} {state:9} {r.get('restarts', 0):>8} "
-            f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6} {r.get('hangs', 0):>5}  "
+            f"{r.get('in', 0):>8.1f} {r.get('out', 0):>8.1f} {r.get('errors', 0):>6} {r.get('hangs', 0):>5} "
+            f"{r.get('cpu', 0):>6.1f} {r.get('rss', 0):>7.0f}  "
             f"{r.get('machine') or r.get('host', '')}" + (f"  PROBLEM: {r['problem']}" if r.get("problem") else "")
         )
 

@@ -361,6 +361,8 @@ class Status(Message):
     node_class: str = ""
     dropped_ticks: int = 0  # timer ticks skipped because the node was busy past their next deadline
     problem: str = ""  # what keeps the node from doing its job right now (e.g. "No space left on device")
+    cpu_percent: float = 0.0  # of one core, since the last status (its child processes, such as ffmpeg, included)
+    rss_mb: float = 0.0  # resident memory, children included
 
 
 class LaunchState(Message):

@@ -54,6 +54,7 @@ from .runtime import GraphDir
 from .security import Security
 from .topics import PARAM_REPLY_TOPIC, PARAM_TOPIC, STATUS_TOPIC
 from .transport import Delivery, Publisher, RateMeter, Subscription, arrival_rate
+from .usage import ProcessUsage
 
 __all__ = ["Node", "Input", "Output", "Param", "FramePool", "NodeConfig"]
 
@@ -165,6 +166,7 @@ class Node:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._started = time.monotonic()
+        self._usage = ProcessUsage()
 
         self._param_decls = declared(type(self), Param)
         self._param_values = {name: p.default for name, p in self._param_decls.items()}
@@ -352,6 +354,7 @@ class Node:
                 node_class=f"{type(self).__module__}:{type(self).__name__}",
                 dropped_ticks=self.dropped_ticks,
                 problem=self.problem,
+                **self._usage.sample(),
             )
         )
 
