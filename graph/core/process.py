@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import signal
+import threading
 
 PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its parent thread exits
 
@@ -15,3 +17,18 @@ def die_with_parent(sig: int = signal.SIGTERM):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):
         pass
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt():
+    """Within the block, SIGINT and SIGTERM raise KeyboardInterrupt, whatever this process inherited: a tool
+    started in the background by a shell inherits SIGINT ignored, and launchers and ``timeout`` send SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from ...core import message as wire
+from ...core.process import stop_signals_interrupt
 from ..introspect import GraphClient
 from . import reader
 
@@ -34,21 +35,22 @@ def play(
             client.publish_prepare(topic, max(0.0, deadline - time.monotonic()))
     sent = 0
     try:
-        while True:
-            start = None
-            for at, frames in reader.messages(path, topics, start_offset):
-                try:
-                    env = wire.decode(frames)
-                except wire.DecodeError:
-                    continue  # a type this installation does not know
-                if start is None:
-                    start = time.monotonic() - (at - start_offset) / rate
-                delay = start + (at - start_offset) / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                client.publish_now(env.topic, env.msg)
-                sent += 1
-            if not loop or start is None:
-                return sent
+        with stop_signals_interrupt():
+            while True:
+                start = None
+                for at, frames in reader.messages(path, topics, start_offset):
+                    try:
+                        env = wire.decode(frames)
+                    except wire.DecodeError:
+                        continue  # a type this installation does not know
+                    if start is None:
+                        start = time.monotonic() - (at - start_offset) / rate
+                    delay = start + (at - start_offset) / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    client.publish_now(env.topic, env.msg)
+                    sent += 1
+                if not loop or start is None:
+                    return sent
     except KeyboardInterrupt:
         return sent

@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import fnmatch
 import queue
-import signal
 import threading
 import time
 from typing import Callable
@@ -14,6 +13,7 @@ from typing import Callable
 import zmq
 
 from ...core import message as wire
+from ...core.process import stop_signals_interrupt
 from ...core.topics import STATUS_TOPIC
 from ..introspect import GraphClient
 from .writer import BagWriter
@@ -39,20 +39,6 @@ class TopicFinder:
 
     def close(self):
         self.sub.close()
-
-
-class SigtermAsInterrupt:
-    """SIGTERM ends a recording the way Ctrl-C does (a launcher or ``timeout`` stops tools with SIGTERM)."""
-
-    def __enter__(self):
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
 
 
 def _write_all(items: queue.Queue, bag: BagWriter):
@@ -101,7 +87,7 @@ def record(
         writer.start()
         end = time.monotonic() + duration if duration else float("inf")
         try:
-            with SigtermAsInterrupt():
+            with stop_signals_interrupt():
                 if on_start:
                     on_start()
                 while time.monotonic() < end:
