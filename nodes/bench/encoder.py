@@ -15,11 +15,11 @@ from typing import Annotated
 
 import cv2
 import numpy as np
-import psutil
 import skimage.data
 import typer
 
 from ...graph.bench import bench_line, emit
+from ...graph.core.usage import ProcessUsage
 from ..video.ffmpeg import EncoderSettings, Target, nvenc_usable
 from ..video.stream import LiveEncoder
 
@@ -30,35 +30,22 @@ def _frames(width: int, height: int, count: int = 50) -> list[np.ndarray]:
     return [np.ascontiguousarray(photo[i * 2 : i * 2 + height, i * 4 : i * 4 + width]) for i in range(count)]
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
-    own = process.cpu_times()
-    total = own.user + own.system
-    for child in process.children(recursive=True):
-        try:
-            times = child.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def _measure(encoder: str, width: int, height: int, fps: float, seconds: float) -> tuple[float, float]:
     """(CPU seconds per video second, frames written per second) for one encoder."""
     frames = _frames(width, height)
-    me = psutil.Process()
     with tempfile.TemporaryDirectory() as folder:
         settings = EncoderSettings(width, height, fps, bitrate="6000k", encoder=encoder)
         live = LiveEncoder(settings, [Target(str(Path(folder) / "out.mkv"))], logging.getLogger("bench.encoder"))
         live.start()
         time.sleep(1.0)  # ffmpeg's start-up is not the steady state
-        cpu_before, start, written_before = _cpu_seconds(me), time.monotonic(), live.frames_written
+        usage, start, written_before = ProcessUsage(), time.monotonic(), live.frames_written
         for i in range(int(seconds * fps)):
             live.submit(frames[i % len(frames)])
             time.sleep(max(0.0, start + (i + 1) / fps - time.monotonic()))
-        cpu, wall = _cpu_seconds(me) - cpu_before, time.monotonic() - start
+        cores, wall = usage.sample()["cpu_percent"] / 100.0, time.monotonic() - start
         written = live.frames_written - written_before
         live.stop()
-    return cpu / wall, written / wall
+    return cores, written / wall
 
 
 def bench_encoder(
