@@ -27,6 +27,7 @@ _SETTING_PARAMS = (
     "update",
     "compile",
     "glance",
+    "glance_width",
     "normalise",
 )
 _DEFAULTS = DreamSettings()
@@ -98,6 +99,14 @@ class Optimizer(Node):
         max=100.0,
         doc="weight of the objective on the whole picture shrunk to the net's input size (higher: the "
         "subject shows as one big shape; 0: texture only)",
+    )
+    glance_width = Param(
+        int,
+        _DEFAULTS.glance_width,
+        unit="px",
+        min=32,
+        max=1024,
+        doc="width of that shrunk picture (smaller: the subject must read as a shape in a thumbnail)",
     )
     normalise = Param(
         float,

@@ -66,3 +66,41 @@ def test_broccoli_turns_the_picture_green_and_a_lemon_yellow(lite0):
     assert red_minus_green(frames[BROCCOLI]) < red_minus_green(frames[LEMON]) - 3
     assert yellowness(frames[LEMON]) > 3
     assert red_minus_green(frames[BROCCOLI]) < -1
+
+
+def test_the_start_picture_is_grey_on_average():
+    """The dream keeps its start picture's tint for minutes on a CPU: a blue one once tinted every subject."""
+    from dreamgraph.nodes.common.start_picture import start_picture
+    from dreamgraph.nodes.dream.picture import colour_cast
+
+    rg, yb = colour_cast(start_picture(512, 288))
+    assert np.hypot(rg, yb) < 8
+
+
+def test_neutralise_fades_a_picture_wide_tint_and_keeps_the_rest():
+    import torch
+
+    from dreamgraph.nodes.dream.tone import ToneNormaliser
+
+    rng = np.random.default_rng(0)
+    texture = torch.from_numpy(rng.normal(0, 40, (1, 1, 64, 64))).float()
+    blue_tint = torch.tensor([-12.0, -12.0, 18.0]).view(1, 3, 1, 1)
+
+    def tint_after(neutralise: float) -> float:
+        image = (120.0 + texture + blue_tint).clamp(0, 255)
+        ToneNormaliser(1.0, "cpu", neutralise)(image)
+        return float(image.mean(dim=(2, 3))[0, 2] - image.mean(dim=(2, 3))[0, :2].mean())
+
+    assert tint_after(0.0) == pytest.approx(30.0, abs=2)  # within the natural range: kept
+    assert tint_after(0.5) == pytest.approx(15.0, abs=2)
+
+
+def test_keep_state_carries_adams_moments_across_keyframes(lite0):
+    steps = []
+    for keep in (False, True):
+        dreamer = Dreamer(DreamSettings(width=64, height=64, steps_per_keyframe=3, keep_state=keep), model=lite0)
+        dreamer.set_targets([LEMON])
+        dreamer.keyframe()
+        dreamer.keyframe(zoom=1.05)
+        steps.append(float(dreamer.update.rule.t))
+    assert steps == [3.0, 6.0]

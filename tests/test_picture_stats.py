@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dreamgraph.nodes.dream.bench_live import drift
+from dreamgraph.nodes.dream.bench_live import centre_crop, drift
 from dreamgraph.nodes.dream.judge import glance_views, regions
 from dreamgraph.nodes.dream.picture import (
     clipped_share,
@@ -90,6 +90,18 @@ def test_drift_is_relative_change_between_first_and_last_fifth():
     assert drift(steady) == 0
     rising = steady[:8] + [{"luminance": 180.0, "colourfulness": 40.0, "spectral_slope": -2.5}] * 2
     assert drift(rising) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("shape", [(300, 451), (300, 600), (400, 300), (288, 512)])
+def test_centre_crop_keeps_the_middle_of_any_photo_at_the_streams_aspect(shape):
+    """A photo a little narrower than 16:9 once came out as one column smeared across the frame."""
+    h, w = shape
+    ramp = np.broadcast_to(np.linspace(0, 255, w)[None, :, None], (h, w, 3)).astype(np.uint8)
+    frame = centre_crop(ramp, 128, 72)
+    assert frame.shape == (72, 128, 3)
+    row = frame[36, :, 0].astype(float)
+    assert np.all(np.diff(row) >= 0) and row[-1] - row[0] > 0.5 * 255 * min(1.0, h * 16 / (w * 9))
+    assert abs(row.mean() - 127.5) < 4  # centred
 
 
 def test_glance_views_keep_the_size_and_remove_fine_texture():

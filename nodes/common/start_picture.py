@@ -1,15 +1,17 @@
-"""The calm picture a graph shows before anything is dreamed: a soft dusk-coloured gradient.
+"""The calm picture a graph shows before anything is dreamed: a soft dusk-coloured gradient, grey on average.
 
 The optimizer starts dreaming from it and shows it until its first target arrives; the interpolator puts it
 behind its title card. The same picture at both ends makes the hand-over from title card to dream seamless.
+Its colours balance to grey: the dream keeps a start picture's overall tint for minutes of a CPU stream (a
+blue-mauve one once tinted every subject blue), so the tint must come from the subject, not from here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_TOP = np.array([70.0, 88.0, 140.0])  # RGB: dusky blue
-_BOTTOM = np.array([150.0, 116.0, 138.0])  # RGB: mauve
+_TOP = np.array([92.0, 102.0, 124.0])  # RGB: dusky blue-grey
+_BOTTOM = np.array([146.0, 128.0, 114.0])  # RGB: warm sand-grey
 _SWELL = 14.0  # amplitude of the slow brightness waves (0..255 scale)
 
 

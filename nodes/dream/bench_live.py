@@ -2,9 +2,10 @@
 viewer sees it.
 
 A fixed sequence of subjects (singles and top-bottom pairs) is dreamed with `LiveLoop`, the loop the
-optimizer node runs, each subject starting from the last one's picture. Every keyframe is judged (raw and at
-a glance) to time the switch; the end-of-hold frames are judged, described (nodes/dream/picture.py) and
-compared with natural photos, and judged again after the stream's H.264 encode at its bitrate.
+optimizer node runs, from the node's start picture, each subject starting from the last one's picture. Every
+keyframe is judged (raw and at a glance) to time the switch and described (nodes/dream/picture.py), so a
+tint that lingers through whole holds shows in the colour cast; the end-of-hold frames are judged, compared
+with natural photos, and judged again after the stream's H.264 encode at its bitrate.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import cv2
 import numpy as np
 
 from ..common.imagenet import class_label
+from ..common.start_picture import start_picture
 from .judge import TOP_K, Judge, recognised
 from .live import LiveLoop
 from .picture import describe, distinctness, dominant_hue, hue_in
-from .prior import skimage_photos
+from .prior import SKIMAGE_PHOTOS, skimage_photos
 from .render import Dreamer
 from .settings import DreamSettings
 
@@ -171,7 +173,7 @@ def run(
 ) -> RunResult:
     """Dream `subjects` one after another, `hold` keyframes each, with the node's live loop."""
     dreamer = Dreamer(settings)
-    dreamer.set_image(None)
+    dreamer.set_image(start_picture(settings.width, settings.height))  # where the node starts too
     loop = LiveLoop(dreamer, period_s)
     result = RunResult()
     out = np.empty((settings.height, settings.width, 3), np.uint8)
@@ -218,18 +220,16 @@ def run(
 
 def natural_frames(width: int, height: int) -> list[np.ndarray]:
     """The prior's natural photos, centre-cropped to the stream's aspect and resized to its size."""
-    frames = []
-    for photo in skimage_photos():
-        h, w = photo.shape[:2]
-        ch = min(h, round(w * height / width))
-        cw = round(ch * width / height)
-        y, x = (h - ch) // 2, (w - cw) // 2
-        frames.append(
-            cv2.resize(
-                np.ascontiguousarray(photo[y : y + ch, x : x + cw]), (width, height), interpolation=cv2.INTER_AREA
-            )
-        )
-    return frames
+    return [centre_crop(photo, width, height) for photo in skimage_photos()]
+
+
+def centre_crop(photo: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The largest centred part of `photo` with the aspect width:height, resized to width x height."""
+    h, w = photo.shape[:2]
+    ch, cw = min(h, round(w * height / width)), min(w, round(h * width / height))
+    y, x = (h - ch) // 2, (w - cw) // 2
+    part = np.ascontiguousarray(photo[y : y + ch, x : x + cw])
+    return cv2.resize(part, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def figures(result: RunResult) -> dict[str, float]:
@@ -251,7 +251,7 @@ def figures(result: RunResult) -> dict[str, float]:
         "top1_rate_glance": float(np.mean([r == 0 for r in per_target_glance])),
         "switch_keyframes_median": median_switch([h.switch for h in holds]),
         "switch_keyframes_median_glance": median_switch([h.switch_glance for h in holds]),
-        **picture_figures(described, [h.frame for h in holds]),
+        **picture_figures(described, [h.frame for h in holds], result.per_keyframe),
         "clipped_max": float(max(d["clipped"] for d in described)),
         "drift": drift(result.per_keyframe),
     }
@@ -266,16 +266,18 @@ def figures(result: RunResult) -> dict[str, float]:
     return out
 
 
-def picture_figures(described: list[dict], frames: list[np.ndarray]) -> dict[str, float]:
-    """Figures that describe a set of pictures, for dreams and natural photos alike."""
+def picture_figures(
+    described: list[dict], frames: list[np.ndarray], every_frame: list[dict] | None = None
+) -> dict[str, float]:
+    """Figures that describe a set of pictures, for dreams and natural photos alike; the colour cast is taken
+    over `every_frame` when given (all keyframes of a run: a tint that lingers is what viewers notice)."""
     lum = [d["luminance"] for d in described]
+    cast = every_frame or described
     return {
         "luminance_min": float(min(lum)),
         "luminance_max": float(max(lum)),
         "colourfulness_median": float(np.median([d["colourfulness"] for d in described])),
-        "colour_cast": float(
-            np.hypot(np.mean([d["cast_rg"] for d in described]), np.mean([d["cast_yb"] for d in described]))
-        ),
+        "colour_cast": float(np.hypot(np.mean([d["cast_rg"] for d in cast]), np.mean([d["cast_yb"] for d in cast]))),
         "spectral_slope_median": float(np.median([d["spectral_slope"] for d in described])),
         "distinctness": distinctness(frames),
     }
@@ -296,11 +298,31 @@ def drift(per_keyframe: list[dict]) -> float:
     return float(max(changes))
 
 
-def natural_figures(width: int, height: int) -> tuple[dict[str, float], list[float]]:
-    """Figures of the natural photos, and the colour cast of each photo (its range is the goal's)."""
+# ImageNet classes that name what a natural photo shows (any of them counts); the astronaut has none
+NATURAL_CLASSES = {
+    "chelsea": (281, 282, 285),  # tabby, tiger cat, Egyptian cat
+    "coffee": (967, 968, 504),  # espresso, cup, coffee mug
+    "rocket": (657, 744, 812),  # missile, projectile, space shuttle
+    "stereo_motorcycle": (665, 670),  # moped, motor scooter
+}
+
+
+def natural_figures(width: int, height: int, judge: Judge) -> tuple[dict[str, float], list[float]]:
+    """Figures of the natural photos, and the colour cast of each photo (its range is the goal's).
+
+    The labelled photos are judged raw and at a glance too: how often a real photo of a subject passes is the
+    ceiling the dreams' recognition rates are read against."""
     frames = natural_frames(width, height)
     described = [describe(f) for f in frames]
-    return picture_figures(described, frames), [float(np.hypot(d["cast_rg"], d["cast_yb"])) for d in described]
+    labelled = [(f, NATURAL_CLASSES[n]) for f, n in zip(frames, SKIMAGE_PHOTOS) if n in NATURAL_CLASSES]
+    figures = {
+        "top5_rate": float(np.mean([min(judge.ranks(f, [c])[0] for c in ids) < TOP_K for f, ids in labelled])),
+        "top5_rate_glance": float(
+            np.mean([min(judge.glance_ranks(f, [c])[0] for c in ids) < TOP_K for f, ids in labelled])
+        ),
+        **picture_figures(described, frames),
+    }
+    return figures, [float(np.hypot(d["cast_rg"], d["cast_yb"])) for d in described]
 
 
 def contact_sheet(result: RunResult, columns: int = 6) -> np.ndarray:

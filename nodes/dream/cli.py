@@ -306,7 +306,7 @@ def bench_live(
                 progress=lambda done, total, t=task: bar.update(t, completed=done),
             )
     figures = {name: live.figures(r) for name, r in results.items()}
-    natural, casts = live.natural_figures(width, height)
+    natural, casts = live.natural_figures(width, height, judge)
     case = f"{ours.model}-{width}x{height}-{dev.type}"
     context = {
         "subjects": len(chosen),

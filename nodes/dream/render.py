@@ -118,7 +118,7 @@ class Dreamer:
         self._strength = torch.tensor(float(s.prior_strength), device=self.device)
         self._other = torch.tensor(float(s.other_weight), device=self.device)
         self._glance = torch.tensor(float(s.glance), device=self.device)
-        self.tone = ToneNormaliser(s.normalise, self.device)
+        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise)
 
     def _build(self, image: torch.Tensor | None) -> None:
         """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
@@ -213,7 +213,7 @@ class Dreamer:
         self._strength.fill_(float(self.settings.prior_strength))
         self._other.fill_(float(self.settings.other_weight))
         self._glance.fill_(float(self.settings.glance))
-        self.tone.rate = self.settings.normalise
+        self.tone.rate, self.tone.neutralise = self.settings.normalise, self.settings.neutralise
 
     def replaced(self, **changes) -> "Dreamer":
         """A new Dreamer with changed settings (any, model and device included) that carries on with this one's
@@ -320,13 +320,15 @@ class Dreamer:
         return frame
 
     def begin_keyframe(self, zoom: float = 1.0, rotation: float = 0.0) -> None:
-        """Move the picture by the video's motion since the last keyframe and reset the optimiser."""
+        """Move the picture by the video's motion since the last keyframe and reset the optimiser (unless
+        keep_state)."""
         with torch.no_grad():
             if zoom != 1.0 or rotation != 0.0:
                 self.image.copy_(zoom_rotate(self.image, zoom, rotation))
             if self.settings.blur_sigma > 0:
                 self.image.copy_(gaussian_blur(self.image, self.settings.blur_sigma))
-        self.update.reset()
+        if not self.settings.keep_state:
+            self.update.reset()
 
     def finish_keyframe(self, out: np.ndarray | None = None) -> np.ndarray:
         """Normalise the picture's tone and copy it to the host: the only host sync of a keyframe."""

@@ -59,6 +59,10 @@ class DreamSettings:
     blur_sigma: float = 0.0  # Gaussian blur of the image after each keyframe (0 = off)
     normalise: float = 0.5  # per keyframe, pull luminance, contrast and colour this far into
     # natural photos' ranges (nodes/dream/tone.py; 0 = off)
+    neutralise: float = 0.0  # and aim the picture-wide tint this share closer to grey, so a tint the
+    # subject does not keep up fades (per keyframe it shrinks by normalise x neutralise)
+    keep_state: bool = False  # carry the optimiser's state (Adam's moments) from keyframe to keyframe
+    # instead of resetting it: the picture moves only a little between keyframes
     init_noise: float = 8.0  # std of the noise around grey 128 for an image started from nothing
     # execution
     device: str = "auto"

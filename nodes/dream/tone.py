@@ -21,8 +21,8 @@ KNEE = 24.0  # channels within this of 0 or 255 bend towards 1 and 254 rather th
 
 
 class ToneNormaliser:
-    def __init__(self, rate: float, device):
-        self.rate = rate
+    def __init__(self, rate: float, device, neutralise: float = 0.0):
+        self.rate, self.neutralise = rate, neutralise
         self.luma = torch.tensor(_LUMA, device=device).view(1, 3, 1, 1)
 
     def __call__(self, image: torch.Tensor) -> None:
@@ -36,7 +36,7 @@ class ToneNormaliser:
         tint = chroma.mean(dim=(2, 3), keepdim=True)
         spread = chroma - tint
         chroma_std = spread.square().sum(1).mean().sqrt().clamp(min=1e-3)
-        tint = tint * (TINT_MAX / tint.norm().clamp(min=TINT_MAX))
+        tint = tint * ((1.0 - self.neutralise) * TINT_MAX / tint.norm().clamp(min=TINT_MAX))
         target = luma + tint + spread * (chroma_std.clamp(*CHROMA_STD) / chroma_std)
         image.lerp_(_soft_clip(target), self.rate)
 
