@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY graph graph
 COPY nodes nodes
 COPY launch launch
+# the default install: headless OpenCV (the slim image has no X11 or OpenGL libraries), no scikit-image
 RUN pip install --extra-index-url "${TORCH_INDEX}" .
 
 USER 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from importlib.metadata import PackageNotFoundError, distribution
 
 import cv2
 import numpy as np
@@ -36,27 +37,56 @@ def monitor_origin(monitor: str, monitors: str) -> tuple[int, int]:
     return int(match.group(3)), int(match.group(4))
 
 
-def display_problem() -> str:
-    """Why no window can be opened here, or "" if it probably can."""
-    gui = re.search(r"GUI:\s*(\S+)", cv2.getBuildInformation())
-    if gui is None or gui.group(1).upper() == "NONE":
-        return (
-            "this OpenCV is built without GUI support (opencv-python-headless); install opencv-python "
-            "to use the window node, or use the preview or video_output node instead"
+def opencv_check(build_information: str, gui_installed: bool) -> Check:
+    """Whether the OpenCV that cv2.getBuildInformation() describes can open windows. ``gui_installed``: the GUI
+    build's distribution (opencv-python) is installed; both builds ship the one cv2 package, so the files that
+    pip wrote last decide which imports."""
+    gui = re.search(r"^\s*GUI:\s*(\S+)", build_information, re.MULTILINE)
+    if gui and gui.group(1).upper() != "NONE":
+        return Check("opencv", True, f"OpenCV with GUI support ({gui.group(1)})")
+    if gui_installed:
+        return Check(
+            "opencv",
+            False,
+            "this OpenCV has no GUI support: opencv-python-headless was installed over opencv-python",
+            "pip install --force-reinstall --no-deps opencv-python",
         )
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return (
-            "no display: DISPLAY/WAYLAND_DISPLAY is not set (headless machine or ssh without -X); run it in "
-            "a desktop session, or use the preview or video_output node instead"
-        )
-    return ""
+    return Check(
+        "opencv",
+        False,
+        "this OpenCV is built without GUI support (opencv-python-headless, the default install)",
+        "pip install 'dreamgraph[window]' for the GUI build (opencv-python), or use the preview or video_output node",
+    )
+
+
+def display_check() -> Check:
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if display:
+        return Check("display", True, f"display {display}")
+    return Check(
+        "display",
+        False,
+        "no display: DISPLAY/WAYLAND_DISPLAY is not set (headless machine or ssh without -X)",
+        "run it in a desktop session, or use the preview or video_output node",
+    )
+
+
+def window_checks() -> list[Check]:
+    """What a window needs here: an OpenCV with GUI support, and a display."""
+    try:
+        distribution("opencv-python")
+        gui_installed = True
+    except PackageNotFoundError:
+        gui_installed = False
+    return [opencv_check(cv2.getBuildInformation(), gui_installed), display_check()]
 
 
 class Window(Node):
     """Shows the video in a fullscreen OpenCV window on the chosen monitor.
 
     The monitor is picked by its top-left corner ("1920,0") or by index into a list of geometries. Needs a
-    display and an OpenCV with GUI support; without them the node stops at start-up and says so.
+    display and OpenCV's GUI build (`pip install 'dreamgraph[window]'`: the default install is headless); without
+    them the node stops at start-up and says so.
     """
 
     video = Input(Image, "video", delivery="latest", doc="frames to show")
@@ -68,13 +98,12 @@ class Window(Node):
 
     @classmethod
     def preflight(cls, params: dict) -> list[Check]:
-        problem = display_problem()
-        return [Check("display", not problem, problem or f"display {os.environ.get('DISPLAY') or 'wayland'}")]
+        return window_checks()
 
     def setup(self):
-        problem = display_problem()
-        if problem:
-            raise RuntimeError(f"window node: {problem}")
+        problems = [f"{c.detail} (fix: {c.fix})" for c in window_checks() if not c.ok]
+        if problems:
+            raise RuntimeError(f"window node: {'; '.join(problems)}")
         self._origin = monitor_origin(self.monitor, self.monitors)
         self._bgr: np.ndarray | None = None
         self._place()
@@ -101,5 +130,5 @@ class Window(Node):
         cv2.waitKey(1)
 
     def teardown(self):
-        if not display_problem():
+        if all(c.ok for c in window_checks()):  # destroyAllWindows raises where setup refused to start
             cv2.destroyAllWindows()

@@ -7,6 +7,8 @@ import sys
 import cv2
 import numpy as np
 
+from dreamgraph.graph.core.extras import photo
+
 
 def _py(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
@@ -32,14 +34,12 @@ def test_dream_writes_a_png_and_is_deterministic_with_a_seed(tmp_path):
 
 
 def test_dream_from_a_photo(tmp_path):
-    import skimage.data
-
-    photo = tmp_path / "in.jpg"
-    cv2.imwrite(str(photo), skimage.data.chelsea()[..., ::-1])
-    r = _dream(tmp_path / "out.png", 0, f", '--from', '{photo}'")
+    source = tmp_path / "in.jpg"
+    cv2.imwrite(str(source), photo("chelsea")[..., ::-1])
+    r = _dream(tmp_path / "out.png", 0, f", '--from', '{source}'")
     assert "wrote" in r.stdout, r.stderr
     out = cv2.imread(str(tmp_path / "out.png"))
-    small = cv2.resize(cv2.imread(str(photo)), (64, 48), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(cv2.imread(str(source)), (64, 48), interpolation=cv2.INTER_AREA)
     assert np.abs(out.astype(int) - small.astype(int)).mean() < 40  # still the photo, dreamed on
 
 
@@ -69,10 +69,8 @@ def test_dream_takes_any_setting_with_set(tmp_path):
 
 
 def test_prior_fit_writes_a_loadable_file(tmp_path):
-    import skimage.data
-
     for name in ("chelsea", "coffee"):
-        cv2.imwrite(str(tmp_path / f"{name}.png"), getattr(skimage.data, name)()[..., ::-1])
+        cv2.imwrite(str(tmp_path / f"{name}.png"), photo(name)[..., ::-1])
     out = tmp_path / "prior.npz"
     code = (
         f"from dreamgraph.nodes.dream.cli import prior_app; prior_app(['fit', '{tmp_path}', '--out', '{out}', "

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-import skimage.data
 import torch
 
+from dreamgraph.graph.core.extras import photo
 from dreamgraph.nodes.common.motion import KEYFRAME_MAX_ROTATION, KEYFRAME_ZOOM_RANGE
 from dreamgraph.nodes.dream.models import load_model
 from dreamgraph.nodes.dream.objective import ClassObjective, region_masks, validate_targets
@@ -79,9 +79,9 @@ def test_objective_raises_target_logit_in_its_region_only(lite0):
 # ---- prior ---------------------------------------------------------------------------------------------------
 def test_prior_is_lower_on_a_photo_than_on_noise():
     prior = PatchPrior(PriorParams.load(), stride=1)
-    photo = torch.from_numpy(skimage.data.chelsea()).permute(2, 0, 1)[None].float()
-    noise = (128 + 40 * torch.randn_like(photo)).clamp(0, 255)
-    assert prior(photo) < prior(noise) - 0.5
+    picture = torch.from_numpy(photo("chelsea")).permute(2, 0, 1)[None].float()
+    noise = (128 + 40 * torch.randn_like(picture)).clamp(0, 255)
+    assert prior(picture) < prior(noise) - 0.5
 
 
 def test_prior_gradient_descent_smooths_noise():
@@ -207,7 +207,7 @@ def test_dreamer_rejects_bad_targets_and_keeps_the_old_ones(lite0):
 
 def test_dreamer_resizes_live_and_keeps_the_picture(lite0):
     d = Dreamer(DreamSettings(**TINY, seed=0), model=lite0)
-    d.set_image(skimage.data.chelsea())
+    d.set_image(photo("chelsea"))
     d.set_targets([BEE])
     d.configure(width=96, height=64, step_size=1.0, prior_strength=0.5)
     assert d.keyframe().shape == (64, 96, 3)
@@ -220,9 +220,9 @@ def test_dreamer_resizes_live_and_keeps_the_picture(lite0):
 
 def test_dream_from_photo_is_deterministic_with_a_seed(lite0):
     s = DreamSettings(**TINY, steps=6, seed=7, octaves=2)
-    photo = skimage.data.coffee()
-    a = dream(photo, [BEE], s, model=lite0)
-    b = dream(photo, [BEE], s, model=lite0)
+    picture = photo("coffee")
+    a = dream(picture, [BEE], s, model=lite0)
+    b = dream(picture, [BEE], s, model=lite0)
     assert a.shape == (64, 64, 3)
     assert np.array_equal(a, b)
 
@@ -235,7 +235,7 @@ def test_compiled_loss_matches_eager_and_follows_live_targets_and_strength(lite0
     """torch.compile (inductor on this CPU) gives the eager gradient, and sees targets and prior strength changed
     in place after compilation instead of baking them in as constants."""
     d = Dreamer(DreamSettings(**TINY, compile=True, seed=0), model=lite0)
-    d.set_image(skimage.data.chelsea())
+    d.set_image(photo("chelsea"))
     d.set_targets([BEE])
     for change in (lambda: None, lambda: d.set_targets([VOLCANO, BEE]), lambda: d.configure(prior_strength=5.0)):
         change()
@@ -265,7 +265,7 @@ def test_bfloat16_casts_weights_once_and_matches_autocast_of_float32_weights():
 
     reference = load_model("lite0")
     d = Dreamer(DreamSettings(**TINY, dtype="bfloat16"), model=load_model("lite0"))
-    d.set_image(skimage.data.chelsea())
+    d.set_image(photo("chelsea"))
     d.set_targets([BEE])
     assert {w.dtype for w in d.model.parameters()} == {torch.bfloat16}
     assert {b.dtype for b in d.model.buffers()} == {torch.float32}

@@ -5,9 +5,9 @@ import sys
 
 import numpy as np
 import pytest
-import skimage.data
 import torch
 
+from dreamgraph.graph.core.extras import photo
 from dreamgraph.nodes.dream.models import MissingWeightsError, load_model, vgg_weights_path
 
 
@@ -20,8 +20,8 @@ def _top1(model, image: np.ndarray) -> int:
 
 def test_lite0_recognises_photos():
     model = load_model("lite0")
-    assert _top1(model, skimage.data.chelsea()) in (281, 282, 285)  # tabby, tiger cat, Egyptian cat
-    assert _top1(model, skimage.data.coffee()) == 967  # espresso
+    assert _top1(model, photo("chelsea")) in (281, 282, 285)  # tabby, tiger cat, Egyptian cat
+    assert _top1(model, photo("coffee")) == 967  # espresso
 
 
 def test_lite0_has_no_weight_gradients_and_is_in_eval_mode():

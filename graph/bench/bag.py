@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from ..core import message as wire
+from ..core.extras import photo
 from ..core.message import Image
 from ..testing.harness import GraphHarness
 from ..tools.bag import info, messages
@@ -36,14 +37,11 @@ SETTLE_S = 1.5  # the recorder's subscription reaches every publisher within one
 
 def natural_frame(width: int, height: int) -> np.ndarray:
     """A photograph at the recording size, with sensor-like noise."""
-    from skimage import data
-
-    base = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
+    base = cv2.resize(photo("astronaut"), (width, height), interpolation=cv2.INTER_CUBIC)
     return np.clip(base + np.random.default_rng(0).normal(0, 2.0, base.shape), 0, 255).astype(np.uint8)
 
 
-def _publish(client, width: int, height: int, fps: float, stop: threading.Event):
-    frame = natural_frame(width, height)
+def _publish(client, frame: np.ndarray, fps: float, stop: threading.Event):
     client.publish_prepare(TOPIC, 10.0)
     due, seq = time.monotonic(), 0
     while not stop.is_set():
@@ -160,6 +158,7 @@ def run_bag_bench(
     seconds: float = 10.0, width: int = 1920, height: int = 1080, fps: float = 25.0, zstd_level: int = 1
 ) -> list[dict]:
     label = f"{height}p{fps:g}"
+    natural = natural_frame(width, height)  # before anything runs: without the prior extra, fail at once
     lines = []
     pattern = {
         "name": "pattern",
@@ -175,7 +174,7 @@ def run_bag_bench(
         with GraphHarness({"nodes": [idle]}) as h:
             h.wait_for("ticks", timeout=60)
             result = _record(
-                h, f"{tmp}/natural.mcap", seconds, zstd_level, lambda stop: _publish(h.client, width, height, fps, stop)
+                h, f"{tmp}/natural.mcap", seconds, zstd_level, lambda stop: _publish(h.client, natural, fps, stop)
             )
         lines += _lines(f"natural-{label}", result, width, height, fps, zstd_level)
     return lines

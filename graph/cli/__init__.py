@@ -50,11 +50,12 @@ def _plugins():
 
 
 def main():
+    from ..core.extras import MissingExtra
     from ..core.runtime import UnsafeRuntimeDir
 
     _plugins()
     try:
         app()
-    except UnsafeRuntimeDir as err:
+    except (UnsafeRuntimeDir, MissingExtra) as err:
         typer.echo(f"error: {err}", err=True)
         raise SystemExit(1) from None

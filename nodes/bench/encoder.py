@@ -15,10 +15,10 @@ from typing import Annotated
 
 import cv2
 import numpy as np
-import skimage.data
 import typer
 
 from ...graph.bench import bench_line, emit
+from ...graph.core.extras import photo
 from ...graph.core.usage import ProcessUsage
 from ..video.ffmpeg import EncoderSettings, Target, nvenc_usable
 from ..video.stream import LiveEncoder
@@ -26,8 +26,8 @@ from ..video.stream import LiveEncoder
 
 def _frames(width: int, height: int, count: int = 50) -> list[np.ndarray]:
     """A slow pan over a photo: encoders work as hard as on the dream, not as on a still test card."""
-    photo = cv2.resize(skimage.data.astronaut(), (width + count * 4, height + count * 2))
-    return [np.ascontiguousarray(photo[i * 2 : i * 2 + height, i * 4 : i * 4 + width]) for i in range(count)]
+    picture = cv2.resize(photo("astronaut"), (width + count * 4, height + count * 2))
+    return [np.ascontiguousarray(picture[i * 2 : i * 2 + height, i * 4 : i * 4 + width]) for i in range(count)]
 
 
 def _measure(encoder: str, width: int, height: int, fps: float, seconds: float) -> tuple[float, float]:

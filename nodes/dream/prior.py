@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...graph.core.extras import import_extra, photo
+
 PATCH = 8
 DEFAULT_PRIOR = Path(__file__).parent / "data" / "default_prior.npz"
 SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle")
@@ -44,9 +46,7 @@ class PriorParams:
 
 def skimage_photos() -> list[np.ndarray]:
     """scikit-image's bundled colour photographs (no download)."""
-    import skimage.data
-
-    images = [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS]
+    images = [photo(name) for name in SKIMAGE_PHOTOS]
     return [(img[0] if isinstance(img, tuple) else img)[..., :3] for img in images]  # stereo: left view
 
 
@@ -89,8 +89,7 @@ def _random_patches(images, count: int, rng: np.random.Generator) -> np.ndarray:
 
 def fit_prior(images, patches: int = 200_000, eps: float = 1.0, seed: int = 0) -> PriorParams:
     """ZCA-whiten random 8x8x3 patches and fit a Student-t to the whitened responses (deterministic per seed)."""
-    from scipy import stats
-
+    stats = import_extra("scipy.stats", "prior")
     rng = np.random.default_rng(seed)
     p = _random_patches(images, patches, rng).astype(np.float64)
     mean = p.mean(0)
