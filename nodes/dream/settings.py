@@ -34,9 +34,9 @@ class DreamSettings:
     # objective
     layout: str = "top-bottom"
     other_weight: float = 1.0  # weight of "+ mean of all logits" (pushes every other class down)
-    glance: float = 3.0  # weight of the same objective on the whole picture shrunk to
-    glance_width: int = 224  # this width (the net's own input size), where a subject must show
-    # as one shape, not as texture (0 = off; off when not a shrink)
+    glance: float = 6.0  # weight of the same objective on the whole picture shrunk to
+    glance_width: int = 128  # this width, where a subject must show as one shape, as in a
+    # thumbnail, not as texture (0 = off; off when not a shrink)
     glance_thumbnail: int = 0  # first shrink the glance view to this width and scale it back up, so
     # only what a thumbnail shows counts (0 = off)
     # image prior (Student-t on whitened 8x8x3 patches)
