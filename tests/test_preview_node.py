@@ -203,7 +203,12 @@ def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
                 "node": "scheduler",
                 "params": {"replies": False, "autopilot": False, "hold_seconds": 3600, "seed": 1},
             },
-            {"name": "preview", "node": "preview", "params": {"port": port, "request_interval_s": 0}},
+            # a loaded 2-core CI box once kept the first answer past the default 3 s
+            {
+                "name": "preview",
+                "node": "preview",
+                "params": {"port": port, "request_interval_s": 0, "answer_wait_s": 15},
+            },
         ]
     }
     with GraphHarness(launch) as harness:
