@@ -145,7 +145,7 @@ class Dreamer:
         glance_width = max(self.model.min_size, s.glance_width)  # VGG's fc layers need 224 px
         if 0 < s.glance_width and glance_width < s.width:
             self._glance_size = (max(self.model.min_size, round(s.height * glance_width / s.width)), glance_width)
-            if 0 < s.glance_thumbnail < s.glance_width:
+            if 0 < s.glance_thumbnail < glance_width:
                 self._thumbnail_size = (max(1, round(s.height * s.glance_thumbnail / s.width)), s.glance_thumbnail)
             with torch.no_grad(), self._autocast():
                 gh, gw = self.model(self._model_input(self._shrink(self.image))).shape[-2:]
