@@ -21,6 +21,7 @@ from .video.ffmpeg import (
     choose_encoder,
     default_bitrate,
     ffmpeg_features,
+    nvenc_problem,
     nvenc_usable,
     parse_targets,
 )
@@ -98,10 +99,9 @@ class VideoOutput(Node):
             Check(
                 "nvenc",
                 nvenc_usable(),
-                "NVENC encodes here"
-                if nvenc_usable()
-                else "NVENC cannot encode here (no NVIDIA GPU, driver or encoder)",
-                "hardware encoding needs an NVIDIA GPU and its driver (libx264 encodes on the CPU)",
+                "NVENC encodes here" if nvenc_usable() else f"NVENC cannot encode here: {nvenc_problem()}",
+                "hardware encoding needs an NVIDIA GPU with a video encoder (GeForce, RTX, L4, L40) and its driver;"
+                " libx264 encodes on the CPU",
                 needed=params["encoder"] == "h264_nvenc",
             ),
             Check("srt", "srt" in protocols, "SRT protocol", needed=False),

@@ -190,6 +190,13 @@ def test_malformed_frames_raise_decode_error(name):
         wire.decode(MALFORMED[name])
 
 
+def test_sent_time_reads_the_header_alone_and_never_raises_on_garbage():
+    frames = wire.encode("ticks", Counter(n=3), seq=1, source="me")
+    assert wire.sent_time(frames) == wire.decode(frames).sent > time.time() - 60
+    for name in ("random_bytes", "invalid_msgpack", "header_not_a_map", "oversized_header", "one_frame"):
+        assert wire.sent_time(MALFORMED[name]) is None, name
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=64), min_size=0, max_size=5))
 def test_decode_of_arbitrary_frames_only_ever_raises_decode_error(frames):

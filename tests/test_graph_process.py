@@ -16,6 +16,7 @@ import psutil
 import pytest
 from test_graph_helpers import HELPERS_ENV
 
+from dreamgraph.graph.core.process import keep_niceness_in_session
 from dreamgraph.graph.core.runtime import GraphDir
 from dreamgraph.graph.orchestration.priority import STARTUP_NICE, may_raise_to
 from dreamgraph.graph.testing.harness import GraphHarness
@@ -201,6 +202,14 @@ def node_process(h: GraphHarness, name: str, other_than: int = 0, timeout: float
     raise AssertionError(f"no process for {name}\n{h.text()}")
 
 
+AUTOGROUP = os.path.exists("/proc/self/autogroup")  # the kernel groups sessions for scheduling
+
+
+def session_nice(pid: int) -> int:
+    """The niceness of the scheduler group of `pid`'s session ("/autogroup-12 nice 5")."""
+    return int(pathlib.Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+
+
 def test_nice_sets_a_node_priority_after_a_quiet_start_up():
     launch = {
         "nodes": [
@@ -213,11 +222,29 @@ def test_nice_sets_a_node_priority_after_a_quiet_start_up():
         assert node_process(harness, "heavy").nice() == min(19, own + 7 + STARTUP_NICE), "a heavy node starts quietly"
         pids = node_pids(harness, {"heavy", "video"})
         assert psutil.Process(pids["heavy"]).nice() == min(19, own + 7), "its own niceness once it has started"
+        if AUTOGROUP:  # else every node's session would share the CPU equally whatever its niceness
+            assert session_nice(pids["heavy"]) == min(19, own + 7), "and its session's scheduler group too"
         video = psutil.Process(pids["video"]).nice()
         if may_raise_to(own - 2):
             assert video == own - 2, "the video path goes first where the system allows it"
+            assert not AUTOGROUP or session_nice(pids["video"]) == own - 2
         else:
             assert video == own and "video: nice -2 is not allowed here" in harness.text()
+
+
+@pytest.mark.skipif(not AUTOGROUP, reason="this kernel does not group sessions for scheduling (autogroup)")
+def test_a_child_in_a_session_of_its_own_keeps_its_niceness():
+    def child_setup():  # as a node starts its encoder: lower priority inherited, then a new session
+        os.nice(3)
+        keep_niceness_in_session()
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True,
+                             preexec_fn=child_setup)  # fmt: skip
+    try:
+        assert session_nice(child.pid) == min(19, psutil.Process().nice() + 3) != session_nice(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_a_node_whose_heartbeat_stops_is_stopped_by_the_watchdog_and_respawned():

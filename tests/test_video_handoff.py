@@ -22,6 +22,7 @@ from dreamgraph.nodes.video.ffmpeg import (
     Target,
     build_command,
     choose_encoder,
+    nvenc_problem,
     nvenc_usable,
     parse_targets,
 )
@@ -47,8 +48,9 @@ def test_auto_takes_nvenc_only_where_it_runs():
     assert encoder == ("h264_nvenc" if nvenc_usable() else "libx264")
     assert why.startswith("auto: ")
     if not nvenc_usable():
-        with pytest.raises(ValueError, match="NVIDIA GPU and driver needed"):
+        with pytest.raises(ValueError, match="NVENC cannot run here: .*(NVIDIA|NVENC)"):
             choose_encoder("h264_nvenc")
+        assert nvenc_problem() in why
 
 
 def test_srt_targets_get_a_latency_and_never_a_secret():

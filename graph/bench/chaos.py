@@ -5,7 +5,9 @@ The graph first runs undisturbed for a baseline period, then a random victim is 
 marks ``required: true`` (their death stops the graph by design) and those named in ``--exclude``. Measured:
 
 - output frame gaps: arrivals on the output topic (``--topic``, default ``video``) further apart than 2 frame
-  periods, per minute, during the chaos period against the baseline period (``ratio``);
+  periods, per minute, during the chaos period against the baseline period (``ratio``). They are taken as a
+  viewer of the output sees them, at the priority of the graph's most favoured node; ``max_gap_sent`` is the
+  longest gap in the publisher's own send times, which no receiver's scheduling can lengthen;
 - restarts: for each kill, the time until the victim's new process reports (its first Status heartbeat, sent
   right after its setup), which includes the node's respawn delay;
 - memory: RSS of every node process (psutil), at the start and end and at its peak.
@@ -19,11 +21,10 @@ import os
 import random
 import signal
 import statistics
-import threading
 import time
 
 from . import bench_line
-from .watch import MemoryWatch, StatusWatch, frame_gaps
+from .watch import MemoryWatch, OutputWatch, StatusWatch, frame_gaps
 
 
 def _line(case: str, metric: str, value, unit: str, baseline=None, **extra) -> dict:
@@ -74,9 +75,8 @@ def run_chaos(
         status.start()
         memory = MemoryWatch(status, end)
         memory.start()
-        arrivals: list[float] = []
-        counter = threading.Thread(target=lambda: arrivals.extend(client.count(topic, end - start)[0]), daemon=True)
-        counter.start()
+        output = OutputWatch(client, topic, end - start, min((n.nice for n in spec.nodes), default=0))
+        output.start()
         chaos_start = start + baseline_s
         time.sleep(max(0.0, chaos_start - time.monotonic()))
         kills = []
@@ -93,18 +93,22 @@ def run_chaos(
                     pass  # between a death and its respawn: try another next time
             next_kill += interval
         time.sleep(max(0.0, end - time.monotonic()))
-        counter.join(5)
+        output.join(5)
         status.join(5)
         memory.join(3)
         launcher_text = h.text()
 
     lines = []
+    arrivals = output.times
+    wall_ahead = time.time() - time.monotonic()
+    sent = [t - wall_ahead for t in output.sent]  # the publisher's send times on this clock
     if not fps:
         periods = sorted(b - a for a, b in zip(arrivals, arrivals[1:]))
         fps = 1.0 / periods[len(periods) // 2] if periods else 25.0
-    base = frame_gaps(arrivals, start + min(2.0, baseline_s / 2), chaos_start, fps)  # skip start-up
+    base_start = start + min(2.0, baseline_s / 2)  # skip start-up
+    base = frame_gaps(arrivals, base_start, chaos_start, fps)
     chaos = frame_gaps(arrivals, chaos_start, end, fps)
-    base_window = chaos_start - (start + min(2.0, baseline_s / 2))
+    base_window = chaos_start - base_start
     base_rate = base["frames"] / base_window if base_window > 0 and base["frames"] else None
     lines.append(
         _line(f"/{topic}", "frame_rate", chaos["frames"] / (end - chaos_start), "Hz", base_rate, frames=chaos["frames"])
@@ -121,6 +125,20 @@ def run_chaos(
         )
     )
     lines.append(_line(f"/{topic}", "max_gap", chaos["max_gap_s"] * 1000, "ms", base["max_gap_s"] * 1000 or None))
+    sent_base, sent_chaos = (
+        frame_gaps(sent, *window, fps) for window in ((base_start, chaos_start), (chaos_start, end))
+    )
+    lines.append(
+        _line(
+            f"/{topic}",
+            "max_gap_sent",
+            sent_chaos["max_gap_s"] * 1000,
+            "ms",
+            sent_base["max_gap_s"] * 1000 or None,
+            gaps_per_min=sent_chaos["gaps_per_min"],
+            baseline_gaps_per_min=sent_base["gaps_per_min"],
+        )
+    )
     lines.append(_line(f"/{topic}", "lost_time", chaos["lost_s"], "s"))
     recoveries = []
     for victim, killed_at, old_pid in kills:

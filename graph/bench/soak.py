@@ -8,11 +8,10 @@ died on its own. The 2015 original froze after 2 to 10 hours; this is how to sho
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 
 from . import bench_line
-from .watch import MemoryWatch, StatusWatch, frame_gaps
+from .watch import MemoryWatch, OutputWatch, StatusWatch, frame_gaps
 
 
 def _line(case: str, metric: str, value, unit: str, baseline=None, **extra) -> dict:
@@ -20,6 +19,7 @@ def _line(case: str, metric: str, value, unit: str, baseline=None, **extra) -> d
 
 
 def run_soak(file: str, duration: float, warmup: float, topic: str, args: dict[str, str]) -> list[dict]:
+    from ..orchestration.launchfile import parse_launch
     from ..testing.harness import GraphHarness
 
     with GraphHarness(file, args=args) as h:
@@ -31,11 +31,10 @@ def run_soak(file: str, duration: float, warmup: float, topic: str, args: dict[s
         status.start()
         memory = MemoryWatch(status, end)
         memory.start()
-        arrivals: list[float] = []
-        counter = threading.Thread(target=lambda: arrivals.extend(client.count(topic, duration)[0]), daemon=True)
-        counter.start()
+        output = OutputWatch(client, topic, duration, min((n.nice for n in parse_launch(file, args).nodes), default=0))
+        output.start()
         time.sleep(duration)
-        counter.join(5)
+        output.join(5)
         status.join(5)
         memory.join(3)
         states = client.launch_states()
@@ -58,6 +57,7 @@ def run_soak(file: str, duration: float, warmup: float, topic: str, args: dict[s
                 rss_max_mib=max(samples[warm_samples:]),
             )
         )
+    arrivals = output.times
     periods = sorted(b - a for a, b in zip(arrivals, arrivals[1:]))
     fps = 1.0 / periods[len(periods) // 2] if periods else 0.0
     minutes = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 from ..core.topics import STATUS_TOPIC
+from ..orchestration.priority import niceness
 
 
 def frame_gaps(arrivals: list[float], start: float, end: float, fps: float) -> dict:
@@ -21,6 +23,29 @@ def frame_gaps(arrivals: list[float], start: float, end: float, fps: float) -> d
         "max_gap_s": max(gaps, default=0.0),
         "lost_s": sum(gaps),
     }
+
+
+class OutputWatch(threading.Thread):
+    """Records the arrivals (and send times) of the graph's output topic, as a viewer of it would see them.
+
+    It runs at the priority of the graph's most favoured node (`nice`, relative, as in the launch file): it stands
+    in for the preview or window that shows the video, so its own waits for the CPU are not counted as the
+    video's gaps."""
+
+    def __init__(self, client, topic: str, seconds: float, nice: int = 0):
+        super().__init__(daemon=True)
+        self.client, self.topic, self.seconds, self.nice = client, topic, seconds, nice
+        self.times: list[float] = []
+        self.sent: list[float] = []
+
+    def run(self):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness(self.nice))  # this thread only
+        except PermissionError:
+            pass
+        seen = self.client.count(self.topic, self.seconds)
+        self.times.extend(seen.times)
+        self.sent.extend(t for t in seen.sent if t is not None)
 
 
 class StatusWatch(threading.Thread):

@@ -73,7 +73,8 @@ def topic_hz(
     """Measure a topic's rate (without decoding payloads, so image topics cost little)."""
     from ..core.transport import arrival_rate
 
-    arrivals, nbytes = client(graph).count(topic.lstrip("/"), duration)
+    seen = client(graph).count(topic.lstrip("/"), duration)
+    arrivals, nbytes = seen.times, seen.bytes
     if len(arrivals) < 2:
         fail(f"fewer than 2 messages on /{topic.lstrip('/')} in {duration:g} s")
     gaps = sorted(b - a for a, b in zip(arrivals, arrivals[1:]))

@@ -243,6 +243,15 @@ def decode_topic(frame) -> str:
         raise DecodeError("topic is not UTF-8") from None
 
 
+def sent_time(frames: list) -> float | None:
+    """When a message's publisher sent it (wall clock), from its header alone; None for a header that is not ours."""
+    try:
+        raw = frames[1].bytes if hasattr(frames[1], "bytes") else frames[1]
+        return float(msgpack.unpackb(raw, raw=False, max_ext_len=0)["w"]) if len(raw) <= HEADER_LIMIT else None
+    except Exception:  # hostile or foreign frames: msgpack raises several unrelated types
+        return None
+
+
 def decode(frames: list) -> Envelope:
     """Inverse of :func:`encode` for frames received with ``copy=False`` (zmq.Frame) or as bytes."""
     if len(frames) < 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import signal
 import threading
 
@@ -17,6 +18,23 @@ def die_with_parent(sig: int = signal.SIGTERM):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):
         pass
+
+
+def set_session_niceness(pid: int | str, nice: int) -> bool:
+    """Give the scheduler group of `pid`'s session (autogroup) niceness `nice`; False where there is no such group
+    (autogroup off, not Linux) or the system refused."""
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as group:
+            group.write(str(nice))
+        return True
+    except OSError:
+        return False
+
+
+def keep_niceness_in_session():
+    """In a child after setsid, as a ``preexec_fn``: its new session's scheduler group takes the niceness the
+    child inherited, so a new session does not lift a low-priority process (or sink a favoured one)."""
+    set_session_niceness("self", os.getpriority(os.PRIO_PROCESS, 0))
 
 
 @contextlib.contextmanager

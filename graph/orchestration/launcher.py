@@ -217,7 +217,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
-            preexec_fn=None if start_nice == niceness(0) else lambda: set_own_niceness(start_nice),
+            preexec_fn=lambda: set_own_niceness(start_nice),
         )
         proc.state = "running"
         proc.started_at = time.monotonic()

@@ -5,12 +5,18 @@ for the video path where the system allows it (root with CAP_SYS_NICE, or RLIMIT
 heavy one, starts up quietly: its imports and model loading run STARTUP_NICE lower than its own niceness, which it
 gets back at its first heartbeat, so a restart does not take the CPU from a video that is already flowing. Niceness
 is per thread on Linux, so changes cover every thread of the node's process group (an encoder it started too).
+
+Each node runs in a session of its own. Where the kernel groups sessions for scheduling (autogroup, on in most
+distributions' kernels), groups share the CPU equally whatever their processes' niceness, so a node's niceness
+is also given to its session's group: without that, `nice` would change nothing between nodes.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+
+from ..core.process import set_session_niceness
 
 STARTUP_NICE = 10
 CAP_SYS_NICE = 23  # bit of the capability in /proc/self/status
@@ -38,11 +44,12 @@ def may_raise_to(nice: int) -> bool:
 
 
 def set_own_niceness(nice: int):
-    """In a child before exec: take `nice`, or keep the inherited one where the system refuses."""
+    """In a child before exec (and after setsid): take `nice`, or keep the inherited one where the system refuses."""
     try:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
     except PermissionError:
         pass
+    set_session_niceness("self", nice)
 
 
 def _group_threads(pgid: int) -> list[int]:
@@ -73,4 +80,5 @@ def set_group_niceness(pgid: int, nice: int) -> bool:
             continue
         except PermissionError:
             allowed = False
+    set_session_niceness(pgid, nice)
     return allowed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import zmq
@@ -39,6 +40,16 @@ class Peers:
             if endpoint not in self.connected:
                 self.connect(endpoint)
                 self.connected.add(endpoint)
+
+
+@dataclass
+class Arrivals:
+    """Messages seen on a topic: when each arrived (monotonic), when its publisher sent it (wall clock, None when
+    its header is unreadable), and the bytes of all."""
+
+    times: list[float] = field(default_factory=list)
+    sent: list[float | None] = field(default_factory=list)
+    bytes: int = 0
 
 
 class GraphClient:
@@ -102,10 +113,11 @@ class GraphClient:
             found[env.msg.machine] = env.msg
         return found
 
-    def count(self, topic: str, seconds: float) -> tuple[list[float], int]:
-        """Arrival times of messages on ``topic`` without decoding payloads (cheap on image topics)."""
+    def count(self, topic: str, seconds: float) -> "Arrivals":
+        """Arrival times of messages on ``topic``, and their publishers' send times, without decoding payloads
+        (cheap on image topics)."""
         sock, peers = self.raw_subscriber([topic])
-        arrivals, total_bytes = [], 0
+        got = Arrivals()
         end = time.monotonic() + seconds
         try:
             while time.monotonic() < end:
@@ -117,11 +129,12 @@ class GraphClient:
                         frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
                     except zmq.Again:
                         break
-                    arrivals.append(time.monotonic())
-                    total_bytes += sum(len(f) for f in frames)
+                    got.times.append(time.monotonic())
+                    got.sent.append(wire.sent_time(frames))
+                    got.bytes += sum(len(f) for f in frames)
         finally:
             sock.close(0)
-        return arrivals, total_bytes
+        return got
 
     def publish_prepare(self, topic: str, wait_s: float = 3.0) -> int:
         """Bind this client's endpoint and wait until a subscriber of ``topic`` is connected."""

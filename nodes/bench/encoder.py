@@ -20,7 +20,7 @@ import typer
 from ...graph.bench import bench_line, emit
 from ...graph.core.extras import photo
 from ...graph.core.usage import ProcessUsage
-from ..video.ffmpeg import EncoderSettings, Target, nvenc_usable
+from ..video.ffmpeg import EncoderSettings, Target, nvenc_problem, nvenc_usable
 from ..video.stream import LiveEncoder
 
 
@@ -64,4 +64,4 @@ def bench_encoder(
         emit(bench_line("encoder", f"{encoder}-{case}", "cpu_cores", cpu, "cores", device, base_cpu, fps=fps))
         emit(bench_line("encoder", f"{encoder}-{case}", "frames_per_s", rate, "1/s", device, fps, encoders=encoders))
     if "h264_nvenc" not in results:
-        typer.echo("no usable NVENC here (NVIDIA GPU and driver needed): libx264 only", err=True)
+        typer.echo(f"no NVENC here ({nvenc_problem()}): libx264 only", err=True)

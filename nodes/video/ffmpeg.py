@@ -18,7 +18,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from ...graph.core.process import die_with_parent
+from ...graph.core.process import die_with_parent, keep_niceness_in_session
 
 PRESETS = {
     # URL templates and bitrates that suit 720p-1080p at 30-60 fps within each service's recommendations.
@@ -245,9 +245,11 @@ def _escape(text: str, specials: str) -> str:
     return "".join("\\" + c if c in specials + "\\'" else c for c in text)
 
 
-def _kill_with_parent():
-    # Runs in the child between fork and exec: the kernel kills ffmpeg if the thread that started it goes away.
+def _child_setup():
+    # Runs in the child between fork and exec: the kernel kills ffmpeg if the thread that started it goes away,
+    # and its own session keeps the node's priority.
     die_with_parent(signal.SIGKILL)
+    keep_niceness_in_session()
 
 
 def spawn(command: list[str]) -> subprocess.Popen:
@@ -258,7 +260,7 @@ def spawn(command: list[str]) -> subprocess.Popen:
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        preexec_fn=_kill_with_parent,
+        preexec_fn=_child_setup,
         start_new_session=True,
     )
 
@@ -293,14 +295,27 @@ def ffmpeg_features() -> tuple[str, set[str], set[str]]:
 
 
 @functools.cache
-def nvenc_usable() -> bool:
-    """Whether this ffmpeg can encode with NVENC here: built with it, and an NVIDIA GPU and driver to run it."""
+def nvenc_problem() -> str | None:
+    """Why NVENC cannot encode here, or None when it can: the bundled ffmpeg must be built with it, and an NVIDIA
+    GPU with a video encoder and its driver must be there to run it."""
     probe = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"]
     probe += ["color=s=256x144:d=0.1", "-frames:v", "1", "-c:v", "h264_nvenc", "-f", "null", "-"]
     try:
-        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"the NVENC probe did not run ({type(err).__name__})"
+    if done.returncode == 0:
+        return None
+    if "Function not implemented" in done.stderr or "unsupported device" in done.stderr:
+        # ffmpeg opened the driver, but the GPU has no encoder unit
+        return "this NVIDIA GPU has no video encoder (data-centre cards such as the A100, H100 and H200 have none)"
+    if "Unknown encoder" in done.stderr:
+        return "this ffmpeg was built without NVENC"
+    return "no NVIDIA GPU with its driver's encode library (libnvidia-encode) here"
+
+
+def nvenc_usable() -> bool:
+    return nvenc_problem() is None
 
 
 def choose_encoder(choice: str) -> tuple[str, str]:
@@ -308,7 +323,7 @@ def choose_encoder(choice: str) -> tuple[str, str]:
     if choice == "auto":
         if nvenc_usable():
             return "h264_nvenc", "auto: NVENC on the NVIDIA GPU"
-        return "libx264", "auto: libx264 on the CPU (no usable NVENC: no NVIDIA GPU, driver or encoder here)"
+        return "libx264", f"auto: libx264 on the CPU (no NVENC: {nvenc_problem()})"
     if choice == "h264_nvenc" and not nvenc_usable():
-        raise ValueError("encoder h264_nvenc asked for, but NVENC cannot run here (NVIDIA GPU and driver needed)")
+        raise ValueError(f"encoder h264_nvenc asked for, but NVENC cannot run here: {nvenc_problem()}")
     return choice, choice
