@@ -40,7 +40,7 @@ class DreamSettings:
     glance_thumbnail: int = 0  # first shrink the glance view to this width and scale it back up, so
     # only what a thumbnail shows counts (0 = off)
     # image prior (Student-t on whitened 8x8x3 patches)
-    prior_strength: float = 1.0
+    prior_strength: float = 3.0  # 3 beat 1 live on CUDA and CPU (docs/BENCHMARKS.md, session 6)
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
     prior_stride: int = 8  # patch stride in pixels (scale s: stride/s); jitter moves the grid so
     # every patch is seen. 8 vs 4: faster, mixed quality (docs/BENCHMARKS.md)
