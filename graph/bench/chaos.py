@@ -75,7 +75,7 @@ def run_chaos(
         status.start()
         memory = MemoryWatch(status, end)
         memory.start()
-        output = OutputWatch(client, topic, end - start, min((n.nice for n in spec.nodes), default=0))
+        output = OutputWatch(client, topic, end - start, spec)
         output.start()
         chaos_start = start + baseline_s
         time.sleep(max(0.0, chaos_start - time.monotonic()))

@@ -31,7 +31,7 @@ def run_soak(file: str, duration: float, warmup: float, topic: str, args: dict[s
         status.start()
         memory = MemoryWatch(status, end)
         memory.start()
-        output = OutputWatch(client, topic, duration, min((n.nice for n in parse_launch(file, args).nodes), default=0))
+        output = OutputWatch(client, topic, duration, parse_launch(file, args))
         output.start()
         time.sleep(duration)
         output.join(5)

@@ -28,13 +28,15 @@ def frame_gaps(arrivals: list[float], start: float, end: float, fps: float) -> d
 class OutputWatch(threading.Thread):
     """Records the arrivals (and send times) of the graph's output topic, as a viewer of it would see them.
 
-    It runs at the priority of the graph's most favoured node (`nice`, relative, as in the launch file): it stands
-    in for the preview or window that shows the video, so its own waits for the CPU are not counted as the
-    video's gaps."""
+    Its thread runs at the priority of the graph's most favoured node (`spec`'s lowest `nice`): it stands in for
+    the preview or window that shows the video, so its own waits for the CPU should not count as the video's
+    gaps. Where the kernel groups sessions for scheduling (autogroup), the bench's session still shares the CPU
+    with each node's as an equal, so arrival gaps are an upper bound; the send times are not affected."""
 
-    def __init__(self, client, topic: str, seconds: float, nice: int = 0):
+    def __init__(self, client, topic: str, seconds: float, spec):
         super().__init__(daemon=True)
-        self.client, self.topic, self.seconds, self.nice = client, topic, seconds, nice
+        self.client, self.topic, self.seconds = client, topic, seconds
+        self.nice = min((node.nice for node in spec.nodes), default=0)
         self.times: list[float] = []
         self.sent: list[float] = []
 
