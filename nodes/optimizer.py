@@ -28,7 +28,9 @@ _SETTING_PARAMS = (
     "compile",
     "glance",
     "glance_width",
+    "glance_thumbnail",
     "normalise",
+    "chroma_floor",
 )
 _DEFAULTS = DreamSettings()
 START_PICTURE_PERIOD_S = 1.0  # the start picture is re-sent this often, for interpolators that join late
@@ -97,8 +99,8 @@ class Optimizer(Node):
         _DEFAULTS.glance,
         min=0.0,
         max=100.0,
-        doc="weight of the objective on the whole picture shrunk to glance_width (higher: the "
-        "subject shows as one big shape; 0: texture only)",
+        doc="weight of the objective on the whole picture shrunk to glance_width and seen through a "
+        "glance_thumbnail (higher: the subject shows as one big shape; 0: texture only)",
     )
     glance_width = Param(
         int,
@@ -106,7 +108,16 @@ class Optimizer(Node):
         unit="px",
         min=32,
         max=1024,
-        doc="width of that shrunk picture (smaller: the subject must read as a shape in a thumbnail)",
+        doc="width of that shrunk picture (about the model's input size, 224 px for Lite0: the whole "
+        "picture is one view of one subject)",
+    )
+    glance_thumbnail = Param(
+        int,
+        _DEFAULTS.glance_thumbnail,
+        unit="px",
+        min=0,
+        max=1024,
+        doc="width of the thumbnail that view passes through (0: none): only shapes and colours count",
     )
     normalise = Param(
         float,
@@ -115,6 +126,15 @@ class Optimizer(Node):
         max=1.0,
         doc="per keyframe, how far luminance, contrast and colour are pulled into natural photos' "
         "ranges (0: off; the picture may then drift to white, black or a tint)",
+    )
+    chroma_floor = Param(
+        float,
+        _DEFAULTS.chroma_floor,
+        unit="0-255",
+        min=0.0,
+        max=56.0,
+        doc="with normalise, the least colour spread (chroma std) a picture keeps: higher is more vivid "
+        "(natural photos: 18-47, median 35)",
     )
     zoom_per_s = Param(
         float,

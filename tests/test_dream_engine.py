@@ -11,7 +11,7 @@ from dreamgraph.nodes.dream.objective import ClassObjective, region_masks, valid
 from dreamgraph.nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
 from dreamgraph.nodes.dream.render import Dreamer, dream
 from dreamgraph.nodes.dream.settings import DreamSettings
-from dreamgraph.nodes.dream.transform import Jitter, keyframe_motion, zoom_rotate
+from dreamgraph.nodes.dream.transform import Jitter, gaussian_blur, keyframe_motion, zoom_rotate
 
 BEE, VOLCANO = 309, 980
 
@@ -156,8 +156,20 @@ def test_zoom_jitter_magnifies_a_crop_that_stays_inside_the_picture():
     assert all(float(v.min()) >= -1e-3 and float(v.max()) <= 255.0 + 1e-3 for v in views)
 
 
+def test_blur_jitter_softens_by_a_random_amount_up_to_its_share_of_the_width():
+    torch.manual_seed(3)
+    checker = (torch.arange(64).view(1, -1) // 2 + torch.arange(32).view(-1, 1) // 2) % 2 * 255.0
+    image = checker.expand(1, 3, 32, 64).contiguous()
+    blur = Jitter(0, 32, 64, "cpu", max_blur=0.05)  # sigma up to 3.2 px
+    contrasts = [float(blur(image).std()) for _ in range(30)]
+    assert all(c < float(image.std()) for c in contrasts), "every view is softer than the picture"
+    assert max(contrasts) / min(contrasts) > 3, "and by a different amount each step"
+    assert float(blur(image).mean()) == pytest.approx(float(image.mean()), rel=1e-3), "colours are kept"
+    assert min(contrasts) > float(gaussian_blur(image, 3.3).std()), "never past the largest sigma"
+
+
 # ---- Dreamer and dream() --------------------------------------------------------------------------------------
-TINY = dict(width=64, height=64, steps_per_keyframe=3, device="cpu", jitter=0)  # mechanics, not looks
+TINY = dict(width=64, height=64, steps_per_keyframe=3, device="cpu", jitter=0, glance_thumbnail=0)  # mechanics
 
 
 def _margin(d: Dreamer, cid: int) -> float:
@@ -181,11 +193,19 @@ def test_glance_thumbnail_leaves_only_what_a_thumbnail_shows(lite0):
     """A 2-pixel checkerboard survives the plain glance shrink (to half the width) but not the 16-pixel thumbnail."""
     size = {"width": 128, "height": 64, "glance_width": 64}
     checker = torch.from_numpy(np.indices((64, 128)).sum(0) // 2 % 2 * 255.0).float().expand(1, 3, 64, 128)
-    plain = Dreamer(DreamSettings(**size), model=lite0)._shrink(checker)
+    plain = Dreamer(DreamSettings(**size, glance_thumbnail=0), model=lite0)._shrink(checker)
     thumb = Dreamer(DreamSettings(**size, glance_thumbnail=16), model=lite0)._shrink(checker)
     assert plain.shape == thumb.shape == (1, 3, 32, 64)
     assert float(plain.std()) > 50.0
     assert float(thumb.std()) < 5.0
+
+
+def test_a_glance_view_as_wide_as_the_picture_counts_only_through_a_thumbnail(lite0):
+    """A still no wider than glance_width is already one view of one subject: only a thumbnail adds a glance."""
+    still = {"width": 128, "height": 64, "glance_width": 256}
+    assert Dreamer(DreamSettings(**still, glance_thumbnail=0), model=lite0)._glance_size is None
+    thumb = Dreamer(DreamSettings(**still, glance_thumbnail=16), model=lite0)
+    assert thumb._glance_size == (64, 128) and thumb._glance_on
 
 
 def test_dreamer_adam_rule_in_the_fourier_basis_runs(lite0):

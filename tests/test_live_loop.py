@@ -65,7 +65,7 @@ def test_broccoli_moves_the_picture_towards_green_and_a_lemon_to_yellow(lite0):
         loop = LiveLoop(dreamer, period_s=1.0)
         for k in range(16):
             frames[subject, k] = loop.keyframe()
-    assert red_minus_green(frames[BROCCOLI, 15]) < red_minus_green(frames[BROCCOLI, 7]) - 2
+    assert red_minus_green(frames[BROCCOLI, 15]) < red_minus_green(frames[BROCCOLI, 0]) - 2
     assert red_minus_green(frames[BROCCOLI, 15]) < red_minus_green(frames[LEMON, 15]) - 3
     assert yellowness(frames[LEMON, 15]) > 3
 
@@ -95,6 +95,33 @@ def test_neutralise_fades_a_picture_wide_tint_and_keeps_the_rest():
 
     assert tint_after(0.0) == pytest.approx(30.0, abs=2)  # within the natural range: kept
     assert tint_after(0.5) == pytest.approx(15.0, abs=2)
+
+
+def test_chroma_floor_lifts_a_dull_picture_colours_and_leaves_a_vivid_one():
+    import torch
+
+    from dreamgraph.nodes.dream.tone import ToneNormaliser
+
+    rng = np.random.default_rng(1)
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+
+    def spread(image: torch.Tensor) -> float:
+        chroma = image - (image * weights).sum(1, keepdim=True)
+        return float((chroma - chroma.mean(dim=(2, 3), keepdim=True)).square().sum(1).mean().sqrt())
+
+    def before_after(colour: float, floor: float) -> tuple[float, float]:
+        image = torch.from_numpy(120 + rng.normal(0, 30, (1, 1, 64, 64)) + rng.normal(0, colour, (1, 3, 64, 64)))
+        image = image.float().clamp(0, 255)
+        before = spread(image)
+        ToneNormaliser(1.0, "cpu", chroma_floor=floor)(image)
+        return before, spread(image)
+
+    dull, lifted = before_after(8.0, 32.0)
+    assert dull < 20 and lifted == pytest.approx(32.0, abs=2), "a dull picture is lifted to the floor"
+    dull, kept = before_after(8.0, 0.0)
+    assert kept == pytest.approx(dull, rel=0.05), "no floor: left as it is"
+    vivid, kept = before_after(30.0, 32.0)
+    assert vivid > 40 and kept == pytest.approx(vivid, rel=0.05), "a vivid picture keeps its colours"
 
 
 def test_keep_state_carries_adams_moments_across_keyframes(lite0):

@@ -39,6 +39,7 @@ _STATE_KEYS = {
     "prior_path",
     "jitter",
     "zoom_jitter",
+    "blur_jitter",
     "decorrelate_colour",
     "fourier_decay",
     "cuda_graphs",
@@ -118,7 +119,7 @@ class Dreamer:
         self._strength = torch.tensor(float(s.prior_strength), device=self.device)
         self._other = torch.tensor(float(s.other_weight), device=self.device)
         self._glance = torch.tensor(float(s.glance), device=self.device)
-        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise)
+        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise, s.chroma_floor)
 
     def _build(self, image: torch.Tensor | None) -> None:
         """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
@@ -134,7 +135,7 @@ class Dreamer:
             image = F.interpolate(image, size=(s.height, s.width), mode="bilinear", align_corners=False).clamp_(0, 255)
         self.image = image.contiguous()
         self.prior = PatchPrior(PriorParams.load(s.prior_path), s.prior_scales, s.prior_stride).to(self.device)
-        self.jitter = Jitter(s.jitter, s.height, s.width, self.device, s.zoom_jitter)
+        self.jitter = Jitter(s.jitter, s.height, s.width, self.device, s.zoom_jitter, s.blur_jitter)
         basis = StepBasis(s.height, s.width, self.device, s.decorrelate_colour, s.fourier_decay)
         self.update = Update(s.update, self.image, self._step_size, basis)
         with torch.no_grad(), self._autocast():
@@ -142,10 +143,11 @@ class Dreamer:
         self._ids = torch.zeros(MAX_TARGETS, dtype=torch.long, device=self.device)
         self._masks = torch.zeros(MAX_TARGETS, h, w, device=self.device)
         self._glance_size = self._thumbnail_size = None
-        glance_width = max(self.model.min_size, s.glance_width)  # VGG's fc layers need 224 px
-        if 0 < s.glance_width and glance_width < s.width:
+        glance_width = min(s.width, max(self.model.min_size, s.glance_width))  # VGG's fc layers need 224 px
+        through_thumbnail = 0 < s.glance_thumbnail < glance_width
+        if 0 < s.glance_width and (glance_width < s.width or through_thumbnail):  # else it is the raw view
             self._glance_size = (max(self.model.min_size, round(s.height * glance_width / s.width)), glance_width)
-            if 0 < s.glance_thumbnail < glance_width:
+            if through_thumbnail:
                 self._thumbnail_size = (max(1, round(s.height * s.glance_thumbnail / s.width)), s.glance_thumbnail)
             with torch.no_grad(), self._autocast():
                 gh, gw = self.model(self._model_input(self._shrink(self.image))).shape[-2:]
@@ -215,6 +217,7 @@ class Dreamer:
         self._other.fill_(float(self.settings.other_weight))
         self._glance.fill_(float(self.settings.glance))
         self.tone.rate, self.tone.neutralise = self.settings.normalise, self.settings.neutralise
+        self.tone.chroma_floor = self.settings.chroma_floor
 
     def replaced(self, **changes) -> "Dreamer":
         """A new Dreamer with changed settings (any, model and device included) that carries on with this one's

@@ -34,11 +34,11 @@ class DreamSettings:
     # objective
     layout: str = "top-bottom"
     other_weight: float = 1.0  # weight of "+ mean of all logits" (pushes every other class down)
-    glance: float = 6.0  # weight of the same objective on the whole picture shrunk to
-    glance_width: int = 128  # this width, where a subject must show as one shape, as in a
-    # thumbnail, not as texture (0 = off; off when not a shrink)
-    glance_thumbnail: int = 0  # first shrink the glance view to this width and scale it back up, so
-    # only what a thumbnail shows counts (0 = off)
+    glance: float = 6.0  # weight of the same objective on the whole picture at most
+    glance_width: int = 256  # this wide (about the model's own input size, so the whole picture is one
+    # view of one subject) and seen
+    glance_thumbnail: int = 48  # through a thumbnail this wide, scaled back up: only what a thumbnail
+    # shows counts, shapes and colours, not texture (0 = no thumbnail; glance_width 0 = all off)
     # image prior (Student-t on whitened 8x8x3 patches)
     prior_strength: float = 3.0  # 3 beat 1 live on CUDA and CPU (docs/BENCHMARKS.md, session 6)
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
@@ -52,6 +52,8 @@ class DreamSettings:
     # quality tricks
     jitter: int = 16  # random roll by up to this many pixels every step (0 = off)
     zoom_jitter: float = 0.0  # and a random zoom into the view by up to this share every step (0 = off)
+    blur_jitter: float = 0.0  # and a Gaussian blur of the view, sigma random up to this share of the
+    # width, every step: only what survives blur (shapes, colours) raises the logits (0 = off)
     octaves: int = 1  # dream(): coarse-to-fine octaves (1 = off)
     octave_scale: float = 1.4
     decorrelate_colour: bool = True  # step in ImageNet's decorrelated colour basis
@@ -61,6 +63,8 @@ class DreamSettings:
     # natural photos' ranges (nodes/dream/tone.py; 0 = off)
     neutralise: float = 0.0  # and aim the picture-wide tint this share closer to grey, so a tint the
     # subject does not keep up fades (per keyframe it shrinks by normalise x neutralise)
+    chroma_floor: float = 24.0  # and lift the picture's colour spread (chroma std, 0..255) to at least
+    # this (natural photos: 18-47, median 35)
     keep_state: bool = False  # carry the optimiser's state (Adam's moments) from keyframe to keyframe
     # instead of resetting it: the picture moves only a little between keyframes
     init_noise: float = 8.0  # std of the noise around grey 128 for an image started from nothing

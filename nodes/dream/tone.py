@@ -11,18 +11,19 @@ from __future__ import annotations
 import torch
 
 _LUMA = (0.299, 0.587, 0.114)
-# Ranges of the prior's natural photos at stream size (luma mean 62-119, luma std 27-75, chroma std 22-61),
-# kept a little inside so a dream reads well on a phone and a projector.
+# Ranges of the prior's natural photos at stream size (luma mean 62-119, luma std 27-75, chroma std 18-47,
+# median 35), kept a little inside so a dream reads well on a phone and a projector. The least chroma spread
+# is a setting (`chroma_floor`).
 LUMA_MEAN = (90.0, 150.0)
 LUMA_STD = (40.0, 62.0)
-CHROMA_STD = (24.0, 56.0)
+CHROMA_STD_MAX = 56.0
 TINT_MAX = 40.0  # largest picture-wide chroma offset (a subject's own colour, not a cast)
 KNEE = 24.0  # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
 
 
 class ToneNormaliser:
-    def __init__(self, rate: float, device, neutralise: float = 0.0):
-        self.rate, self.neutralise = rate, neutralise
+    def __init__(self, rate: float, device, neutralise: float = 0.0, chroma_floor: float = 24.0):
+        self.rate, self.neutralise, self.chroma_floor = rate, neutralise, chroma_floor
         self.luma = torch.tensor(_LUMA, device=device).view(1, 3, 1, 1)
 
     def __call__(self, image: torch.Tensor) -> None:
@@ -37,7 +38,7 @@ class ToneNormaliser:
         spread = chroma - tint
         chroma_std = spread.square().sum(1).mean().sqrt().clamp(min=1e-3)
         tint = tint * ((1.0 - self.neutralise) * TINT_MAX / tint.norm().clamp(min=TINT_MAX))
-        target = luma + tint + spread * (chroma_std.clamp(*CHROMA_STD) / chroma_std)
+        target = luma + tint + spread * (chroma_std.clamp(self.chroma_floor, CHROMA_STD_MAX) / chroma_std)
         image.lerp_(_soft_clip(target), self.rate)
 
 

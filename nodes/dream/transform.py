@@ -33,19 +33,24 @@ def keyframe_motion(zoom_per_s: float, rotation_per_s: float, period_s: float) -
 
 
 class Jitter:
-    """Random circular shift by up to `max_shift` pixels and, with `max_zoom` > 0, a random zoom into the view by
-    up to that share, both drawn on the device.
+    """Random circular shift by up to `max_shift` pixels; with `max_zoom` > 0, a random zoom into the view by up
+    to that share; with `max_blur` > 0, a Gaussian blur of the view with a random sigma of up to that share of
+    the width. All are drawn on the device.
 
-    The roll is an index gather and the zoom a grid sample, both with device-tensor offsets: no host sync, and
-    capturable in a CUDA graph (the graph replays new random numbers each time). The zoom asks features to hold
-    across scales, as a viewer sees them from near and far; it crops, so no border ever shows.
+    The roll is an index gather, the zoom a grid sample and the blur a convolution with a kernel built from a
+    device-tensor sigma: no host sync, and capturable in a CUDA graph (the graph replays new random numbers each
+    time). The zoom asks features to hold across scales, as a viewer sees them from near and far; it crops, so no
+    border ever shows. The blur asks them to survive what a thumbnail, a projector or the stream's encoder
+    leaves: shapes and colours, not fine texture.
     """
 
-    def __init__(self, max_shift: int, height: int, width: int, device, max_zoom: float = 0.0):
+    def __init__(self, max_shift: int, height: int, width: int, device, max_zoom: float = 0.0, max_blur: float = 0.0):
         self.max_shift, self.max_zoom = max_shift, max_zoom
         self.rows = torch.arange(height, device=device)
         self.cols = torch.arange(width, device=device)
         self.identity = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], device=device)
+        self.max_sigma = max_blur * width
+        self.taps = _taps(self.max_sigma, device) if self.max_sigma > 0 else None
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
         if self.max_shift > 0:
@@ -60,20 +65,39 @@ class Jitter:
             theta[:, 2] = (1.0 - scale) * (2.0 * draw[1:] - 1.0)  # anywhere the crop stays inside
             grid = F.affine_grid(theta.unsqueeze(0).to(image.dtype), list(image.shape), align_corners=False)
             image = F.grid_sample(image, grid, mode="bilinear", align_corners=False)
+        if self.taps is not None:
+            sigma = (self.max_sigma * torch.rand((), device=image.device)).clamp(min=MIN_SIGMA)
+            image = _separable(image, _kernel(self.taps, sigma).to(image.dtype))
         return image
+
+
+MIN_SIGMA = 0.3  # pixels: a narrower Gaussian is a copy of the picture
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma <= 0:
         return image
-    radius = max(1, int(math.ceil(3 * sigma)))
-    x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
-    k = torch.exp(-0.5 * (x / sigma) ** 2)
-    k = k / k.sum()
-    c = image.shape[1]
+    taps = _taps(sigma, image.device)
+    return _separable(image, _kernel(taps, torch.tensor(sigma, device=image.device)).to(image.dtype))
+
+
+def _taps(sigma: float, device) -> torch.Tensor:
+    """Tap offsets of a Gaussian kernel wide enough for `sigma` (3 sigma each side)."""
+    radius = max(1, math.ceil(3 * sigma))
+    return torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
+
+
+def _kernel(taps: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    k = torch.exp(-0.5 * (taps / sigma) ** 2)
+    return k / k.sum()
+
+
+def _separable(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Convolve each channel with `kernel` along rows, then columns, reflecting at the borders."""
+    radius, c = kernel.numel() // 2, image.shape[1]
     out = F.conv2d(
-        F.pad(image, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c
+        F.pad(image, (radius, radius, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c
     )
     return F.conv2d(
-        F.pad(out, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c
+        F.pad(out, (0, 0, radius, radius), mode="reflect"), kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c
     )
