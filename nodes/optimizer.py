@@ -29,6 +29,7 @@ _SETTING_PARAMS = (
     "glance",
     "glance_width",
     "glance_thumbnail",
+    "glance_grey",
     "normalise",
     "chroma_floor",
 )
@@ -118,6 +119,11 @@ class Optimizer(Node):
         min=0,
         max=1024,
         doc="width of the thumbnail that view passes through (0: none): only shapes and colours count",
+    )
+    glance_grey = Param(
+        bool,
+        _DEFAULTS.glance_grey,
+        doc="the glance view in grey, so that it shapes the subject and the full view colours it",
     )
     normalise = Param(
         float,

@@ -7,7 +7,7 @@ import torch
 from dreamgraph.graph.core.extras import photo
 from dreamgraph.nodes.common.motion import KEYFRAME_MAX_ROTATION, KEYFRAME_ZOOM_RANGE
 from dreamgraph.nodes.dream.models import load_model
-from dreamgraph.nodes.dream.objective import ClassObjective, region_masks, validate_targets
+from dreamgraph.nodes.dream.objective import ClassObjective, class_loss, region_masks, validate_targets
 from dreamgraph.nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
 from dreamgraph.nodes.dream.render import Dreamer, dream
 from dreamgraph.nodes.dream.settings import DreamSettings
@@ -198,6 +198,20 @@ def test_glance_thumbnail_leaves_only_what_a_thumbnail_shows(lite0):
     assert plain.shape == thumb.shape == (1, 3, 32, 64)
     assert float(plain.std()) > 50.0
     assert float(thumb.std()) < 5.0
+
+
+def test_a_grey_glance_view_moves_no_colour(lite0):
+    """The glance view in grey: its gradient is the same on R, G and B, so it shapes without tinting."""
+    size = {"width": 128, "height": 64, "glance_width": 64, "glance_thumbnail": 32, "prior_strength": 0.0}
+    picture = torch.from_numpy(photo("chelsea")[:64, :128].transpose(2, 0, 1).copy()).float()[None]
+    for grey in (True, False):
+        d = Dreamer(DreamSettings(**size, glance_grey=grey), model=lite0)
+        d.set_targets([BEE])
+        x = picture.clone().requires_grad_(True)
+        loss = d._glance * class_loss(d.model(d._shrink(x)), d._ids, d._glance_masks, d._other)
+        (grad,) = torch.autograd.grad(loss, x)
+        spread = float((grad - grad.mean(dim=1, keepdim=True)).abs().max() / grad.abs().max())
+        assert (spread < 1e-5) == grey, f"grey={grey}: colour share of the glance gradient {spread:.2g}"
 
 
 def test_a_glance_view_as_wide_as_the_picture_counts_only_through_a_thumbnail(lite0):

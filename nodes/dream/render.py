@@ -33,6 +33,7 @@ _STATE_KEYS = {
     "height",
     "glance_width",
     "glance_thumbnail",
+    "glance_grey",
     "update",
     "prior_scales",
     "prior_stride",
@@ -230,10 +231,15 @@ class Dreamer:
 
     # ---- the step -----------------------------------------------------------------------------------------
     def _shrink(self, image: torch.Tensor) -> torch.Tensor:
+        """The glance view: the picture shrunk, through the thumbnail when there is one, in grey when asked."""
         if self._thumbnail_size is None:
-            return F.interpolate(image, size=self._glance_size, mode="area")
-        thumbnail = F.interpolate(image, size=self._thumbnail_size, mode="area")
-        return F.interpolate(thumbnail, size=self._glance_size, mode="bilinear", align_corners=False)
+            view = F.interpolate(image, size=self._glance_size, mode="area")
+        else:
+            thumbnail = F.interpolate(image, size=self._thumbnail_size, mode="area")
+            view = F.interpolate(thumbnail, size=self._glance_size, mode="bilinear", align_corners=False)
+        if self.settings.glance_grey:  # the channels' plain mean: its gradient moves no colour
+            view = view.mean(dim=1, keepdim=True).expand_as(view)
+        return view
 
     def _loss(self, image: torch.Tensor, prior_on: bool, glance_on: bool) -> torch.Tensor:
         # the flags are arguments, not read from the settings, so a compiled loss specialises on them only

@@ -38,7 +38,9 @@ class DreamSettings:
     glance_width: int = 256  # this wide (about the model's own input size, so the whole picture is one
     # view of one subject) and seen
     glance_thumbnail: int = 48  # through a thumbnail this wide, scaled back up: only what a thumbnail
-    # shows counts, shapes and colours, not texture (0 = no thumbnail; glance_width 0 = all off)
+    # shows counts, shapes, not texture (0 = no thumbnail; glance_width 0 = all off)
+    glance_grey: bool = False  # and in grey, so the glance shapes the subject and the full view colours
+    # it: it kept lemons and oranges from turning blue in a short run, but lost at a glance in bench live
     # image prior (Student-t on whitened 8x8x3 patches)
     prior_strength: float = 3.0  # 3 beat 1 live on CUDA and CPU (docs/BENCHMARKS.md, session 6)
     prior_scales: tuple[int, ...] = (1, 4, 8, 16, 32)
