@@ -11,6 +11,7 @@ from .common.imagenet import class_label
 from .common.messages import Keyframe, Target
 from .common.start_picture import start_picture
 from .dream.settings import MODELS, UPDATE_RULES, DreamSettings
+from .dream.tone import CHROMA_STD_MAX
 
 # the parameters that are DreamSettings fields of the same name and meaning
 _SETTING_PARAMS = (
@@ -138,7 +139,7 @@ class Optimizer(Node):
         _DEFAULTS.chroma_floor,
         unit="0-255",
         min=0.0,
-        max=56.0,
+        max=CHROMA_STD_MAX,
         doc="with normalise, the least colour spread (chroma std) a picture keeps: higher is more vivid "
         "(natural photos: 18-47, median 35)",
     )
