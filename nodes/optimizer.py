@@ -32,6 +32,7 @@ _SETTING_PARAMS = (
     "glance_thumbnail",
     "glance_grey",
     "normalise",
+    "palette",
     "chroma_floor",
 )
 _DEFAULTS = DreamSettings()
@@ -133,6 +134,15 @@ class Optimizer(Node):
         max=1.0,
         doc="per keyframe, how far luminance, contrast and colour are pulled into natural photos' "
         "ranges (0: off; the picture may then drift to white, black or a tint)",
+    )
+    palette = Param(
+        float,
+        _DEFAULTS.palette,
+        min=0.0,
+        max=1.0,
+        doc="per keyframe, how far each subject's part of the picture is tinted towards the subject's "
+        "everyday colour, named in its class description (a lemon yellow, broccoli green; 0: off, the "
+        "network's own colours, mostly blue)",
     )
     chroma_floor = Param(
         float,

