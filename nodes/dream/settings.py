@@ -109,6 +109,7 @@ class DreamSettings:
             fourier_decay=0.0,
             blur_sigma=0.0,
             normalise=0.0,
+            palette=0.0,
             glance=0.0,
         )
 
