@@ -140,9 +140,9 @@ class Optimizer(Node):
         _DEFAULTS.palette,
         min=0.0,
         max=1.0,
-        doc="per keyframe, how far each subject's part of the picture is tinted towards the subject's "
-        "everyday colour, named in its class description (a lemon yellow, broccoli green; 0: off, the "
-        "network's own colours, mostly blue)",
+        doc="per keyframe, how far each subject's part of the picture moves to the subject's "
+        "everyday colour and lightness, named in its class description (a lemon light yellow, broccoli "
+        "green; 0: off, the network's own colours, mostly blue)",
     )
     chroma_floor = Param(
         float,

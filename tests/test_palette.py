@@ -67,7 +67,8 @@ def region_tint(image: torch.Tensor, rows: slice) -> torch.Tensor:
 
 
 def test_the_palette_tints_each_region_towards_its_subjects_colour_and_keeps_the_texture():
-    """Top band yellow, bottom band green, on a grey textured picture; the texture's spread is kept."""
+    """Top band yellow, bottom band green, on a grey textured picture: each band's mean colour and lightness
+    become its colour's; the texture's spread is kept."""
     rng = np.random.default_rng(0)
     image = (120 + torch.from_numpy(rng.normal(0, 20, (1, 3, 64, 64))).float()).clamp(0, 255)
     before = image.clone()
@@ -80,8 +81,27 @@ def test_the_palette_tints_each_region_towards_its_subjects_colour_and_keeps_the
     assert top.norm() == pytest.approx(PALETTE_TINT, rel=0.1) and bottom.norm() == pytest.approx(PALETTE_TINT, rel=0.1)
     assert top[:2].mean() > top[2] + 30, "yellow: red and green over blue"
     assert bottom[1] > bottom[0] + 15 and bottom[1] > bottom[2] + 15, "green over red and blue"
+    lumas = (image * LUMA).sum(1)[0]
+    assert lumas[:32].mean() == pytest.approx(150, abs=3), "a light yellow: as light as natural photos allow"
+    assert lumas[32:].mean() == pytest.approx(109, abs=3), "the green's own lightness"
     shift = (image - before)[:, :, 4:28]
     assert (shift - shift.mean(dim=(2, 3), keepdim=True)).abs().max() < 1.0, "the same shift for every pixel"
+
+
+def test_subjects_sharing_the_whole_picture_move_it_to_their_mean_colour_and_never_overshoot():
+    """Eight subjects over the whole picture (layout single): one move at palette 1 lands on their colours'
+    mean; adding each one's pull instead would throw the picture eight times as far."""
+    image = torch.full((1, 3, 16, 16), 120.0)
+    tone = ToneNormaliser(0.0, "cpu", palette=1.0)
+    tone.paint(torch.ones(8, 16, 16), [COLOURS["yellow"]] * 4 + [COLOURS["green"]] * 4)
+    tone(image)
+    alone = {}
+    for name in ("yellow", "green"):
+        single = torch.full((1, 3, 16, 16), 120.0)
+        tone.paint(torch.ones(1, 16, 16), [COLOURS[name]])
+        tone(single)
+        alone[name] = single[0, :, 0, 0]
+    assert torch.allclose(image[0, :, 0, 0], (alone["yellow"] + alone["green"]) / 2, atol=0.5)
 
 
 def test_a_subject_without_a_colour_keeps_its_regions_colour():

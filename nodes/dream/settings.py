@@ -65,8 +65,8 @@ class DreamSettings:
     # natural photos' ranges (nodes/dream/tone.py; 0 = off)
     neutralise: float = 0.0  # and aim the picture-wide tint this share closer to grey, so a tint the
     # subject does not keep up fades (per keyframe it shrinks by normalise x neutralise)
-    palette: float = 0.5  # and first move each subject's region tint this share of the way to the
-    # subject's everyday colour, read from its class description (nodes/dream/palette.py; 0 = off)
+    palette: float = 0.5  # and first move each subject's region this share of the way to the subject's
+    # everyday colour and lightness, read from its class description (nodes/dream/palette.py; 0 = off)
     chroma_floor: float = 24.0  # and lift the picture's colour spread (chroma std, 0..255) to at least
     # this (natural photos: 18-47, median 35)
     keep_state: bool = False  # carry the optimiser's state (Adam's moments) from keyframe to keyframe

@@ -7,7 +7,7 @@ channels near 0 and 255 bend softly instead of clipping. Everything stays on the
 
 Before that, the palette: each subject's region of the picture has its tint moved towards the subject's
 everyday colour (nodes/dream/palette.py), so a lemon is dreamed yellow and broccoli green. The gradient keeps
-the shapes and the colour spread; only the region's mean colour is aimed.
+the shapes and the colour spread; only the region's mean colour and brightness are aimed.
 """
 
 from __future__ import annotations
@@ -33,16 +33,24 @@ class ToneNormaliser:
         self._regions: torch.Tensor | None = None
         self._shares: torch.Tensor | None = None
         self._tints: torch.Tensor | None = None
+        self._lumas: torch.Tensor | None = None
 
     def paint(self, regions: torch.Tensor, colours: list[tuple[int, int, int] | None]) -> None:
-        """Aim region k (soft weights (k, H, W) in 0..1) at colours[k] (sRGB; None leaves its colour be)."""
+        """Aim region k (soft weights (k, H, W) in 0..1) at colours[k] (sRGB; None leaves its colour be).
+
+        Where regions overlap (several subjects over the whole picture) they share the pull, so the picture
+        moves to the mean of their colours and never overshoots."""
+        regions = regions / regions.sum(dim=0, keepdim=True).clamp(min=1.0)
         keep = [k for k, colour in enumerate(colours) if colour is not None]
         if not keep:
-            self._regions = self._shares = self._tints = None
+            self._regions = self._shares = self._tints = self._lumas = None
             return
         rgb = torch.tensor([colours[k] for k in keep], dtype=torch.float32, device=self.luma.device)
-        chroma = rgb - (rgb * self.luma.view(1, 3)).sum(1, keepdim=True)
+        luma = (rgb * self.luma.view(1, 3)).sum(1, keepdim=True)
+        chroma = rgb - luma
+        # a lemon is a light yellow, not an olive: the region's brightness is aimed too, within natural photos'
         self._tints = PALETTE_TINT * chroma / chroma.norm(dim=1, keepdim=True).clamp(min=1e-3)
+        self._lumas = luma[:, 0].clamp(*LUMA_MEAN)
         self._regions = regions[keep].to(self.luma.device)
         self._shares = self._regions / self._regions.sum(dim=(1, 2), keepdim=True).clamp(min=1e-6)
 
@@ -50,9 +58,11 @@ class ToneNormaliser:
         """Move `image` (1, 3, H, W, 0..255) in place `palette` of the way to its subjects' colours, then
         `rate` of the way to its normalised self."""
         if self.palette > 0 and self._tints is not None:
-            chroma = image - (image * self.luma).sum(1, keepdim=True)
-            tints = torch.einsum("nchw,khw->kc", chroma, self._shares)
-            shift = torch.einsum("kc,khw->chw", self._tints - tints, self._regions)
+            luma = (image * self.luma).sum(1, keepdim=True)
+            tints = torch.einsum("nchw,khw->kc", image - luma, self._shares)
+            lumas = torch.einsum("nchw,khw->k", luma, self._shares)
+            aim = self._tints - tints + (self._lumas - lumas)[:, None]  # the same on every channel: luma only
+            shift = torch.einsum("kc,khw->chw", aim, self._regions)
             image.add_(shift[None], alpha=self.palette).clamp_(0.0, 255.0)
         if self.rate <= 0:
             return
