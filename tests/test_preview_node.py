@@ -19,6 +19,7 @@ from servers.rtmp import free_port
 from dreamgraph.graph.core.message import Image
 from dreamgraph.graph.testing.harness import GraphHarness
 from dreamgraph.nodes.common.messages import ChatMessage
+from dreamgraph.nodes.preview import NO_ANSWER
 
 TOKEN = "preview-token-123"
 
@@ -203,11 +204,10 @@ def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
                 "node": "scheduler",
                 "params": {"replies": False, "autopilot": False, "hold_seconds": 3600, "seed": 1},
             },
-            # a loaded 2-core CI box once kept the first answer past the default 3 s
             {
                 "name": "preview",
                 "node": "preview",
-                "params": {"port": port, "request_interval_s": 0, "answer_wait_s": 15},
+                "params": {"port": port, "request_interval_s": 0, "answer_wait_s": 5},  # under post's 10 s
             },
         ]
     }
@@ -220,8 +220,14 @@ def test_request_box_shows_the_schedulers_answer_with_chat_replies_off():
             assert reply["ok"] and reply["text"] == text
             return reply["answer"]
 
+        # The first request can go out before the scheduler's subscription has reached the preview (ZeroMQ
+        # drops what is published before a subscriber joins), or be answered late on a loaded box: ask until
+        # an answer comes. A repeat is answered "on screen right now", which passes the checks below too.
+        deadline = time.monotonic() + 60
         now = answer("volcano")
-        assert "volcano" in now and "line" not in now and "scheduler did not answer" not in now
+        while NO_ANSWER in now and time.monotonic() < deadline:
+            now = answer("volcano")
+        assert "volcano" in now and "line" not in now and NO_ANSWER not in now
         assert "volcano is on screen right now" in answer("volcano")
         queued = answer("pizza")
         assert "pizza" in queued and ("#1" in queued or "after 0 more" in queued)
