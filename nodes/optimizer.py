@@ -10,7 +10,7 @@ from .common.constants import LAYOUTS
 from .common.imagenet import class_label
 from .common.messages import Keyframe, Target
 from .common.start_picture import start_picture
-from .dream.settings import MODELS, UPDATE_RULES, DreamSettings
+from .dream.settings import LIVE_SIZES, MODELS, UPDATE_RULES, DreamSettings
 from .dream.tone import CHROMA_STD_MAX
 
 # the parameters that are DreamSettings fields of the same name and meaning
@@ -36,6 +36,8 @@ _SETTING_PARAMS = (
     "chroma_floor",
 )
 _DEFAULTS = DreamSettings()
+# the by-device defaults of width, height and steps_per_keyframe, as the reference states them
+_BY_DEVICE = [", ".join(f"{v[i]} on {d.upper()}" for d, v in LIVE_SIZES.items()) for i in range(3)]
 START_PICTURE_PERIOD_S = 1.0  # the start picture is re-sent this often, for interpolators that join late
 
 
@@ -45,6 +47,11 @@ def _model_candidates(spec: str) -> list[str]:
     if not names or unknown:
         raise ValueError(f"models are {', '.join(MODELS)} (alternatives separated by '|'), not {spec!r}")
     return names
+
+
+def _zero_or_at_least_32(pixels: int) -> None:
+    if 0 < pixels < 32:
+        raise ValueError(f"a dream side is 0 (the device's own) or at least 32 px, not {pixels}")
 
 
 class Optimizer(Node):
@@ -73,10 +80,26 @@ class Optimizer(Node):
     )
     weights = Param(str, "", doc="weights file for VGG models (empty: torch hub cache)")
     device = Param(str, "auto", choices=["auto", "cpu", "cuda"], doc="where to dream (auto: CUDA if present)")
-    width = Param(int, _DEFAULTS.width, unit="px", min=32, max=8192, doc="dream width")
-    height = Param(int, _DEFAULTS.height, unit="px", min=32, max=8192, doc="dream height")
+    width = Param(
+        int,
+        0,
+        unit="px",
+        min=0,
+        max=8192,
+        check=_zero_or_at_least_32,
+        doc=f"dream width (0: by device, {_BY_DEVICE[0]})",
+    )
+    height = Param(
+        int,
+        0,
+        unit="px",
+        min=0,
+        max=8192,
+        check=_zero_or_at_least_32,
+        doc=f"dream height (0: by device, {_BY_DEVICE[1]})",
+    )
     steps_per_keyframe = Param(
-        int, _DEFAULTS.steps_per_keyframe, min=1, max=10000, doc="optimisation steps between published keyframes"
+        int, 0, min=0, max=10000, doc=f"optimisation steps between published keyframes (0: by device, {_BY_DEVICE[2]})"
     )
     first_keyframe_steps = Param(
         int, 2, min=1, max=10000, doc="optimisation steps of the first keyframe (few: a picture appears fast)"
@@ -207,9 +230,9 @@ class Optimizer(Node):
         self._to_uint8 = to_uint8
         settings = DreamSettings(**self._setting_values())
         dreamer = self._first_available(lambda name: Dreamer(settings.with_(model=name)))
-        dreamer.set_image(start_picture(self.width, self.height))
+        dreamer.set_image(start_picture(settings.width, settings.height))
         self.live = LiveLoop(dreamer)  # `bench live` runs this same loop; it holds the node's one Dreamer
-        self._pool = FramePool((self.height, self.width, 3), count=4)
+        self._pool = self._frame_pool()
         self._seq = 0
         self._labels: list[str] = []
         self.every(START_PICTURE_PERIOD_S, self._show_start_picture)
@@ -218,9 +241,19 @@ class Optimizer(Node):
     def dreamer(self):
         return self.live.dreamer
 
+    def _frame_pool(self) -> FramePool:
+        s = self.dreamer.settings
+        return FramePool((s.height, s.width, 3), count=4)
+
     def _setting_values(self) -> dict:
-        """The engine settings the parameters stand for."""
+        """The engine settings the parameters stand for (0 for a size or a step count: the device's own)."""
+        from .dream.render import resolve_device
+
         values = {name: getattr(self, name) for name in _SETTING_PARAMS}
+        values["device"] = resolve_device(self.device).type
+        by_device = DreamSettings.live(values["device"])
+        for name in ("width", "height", "steps_per_keyframe"):
+            values[name] = values[name] or getattr(by_device, name)
         return {
             **values,
             "weights": self.weights or None,
@@ -267,8 +300,8 @@ class Optimizer(Node):
 
         if name == "first_keyframe_steps":
             return  # read by the loop
-        changes = self._setting_values()
         try:
+            changes = self._setting_values()
             if name in MODEL_KEYS or name in ("weights", "seed", "prior"):
                 self.live.dreamer = self._first_available(
                     lambda model: self.dreamer.replaced(**{**changes, "model": model})
@@ -278,7 +311,7 @@ class Optimizer(Node):
         except Exception as err:  # e.g. missing VGG weights or no CUDA: refused, and it keeps dreaming as before
             raise ValueError(f"not applied: {err}") from None
         if name in ("width", "height"):
-            self._pool = FramePool((self.height, self.width, 3), count=4)
+            self._pool = self._frame_pool()
 
     # -- the work --------------------------------------------------------------------------------------------
     def loop(self):

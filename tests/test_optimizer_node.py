@@ -144,3 +144,18 @@ def test_a_device_or_model_the_machine_lacks_is_refused_and_later_changes_still_
         assert applied.returncode == 0 and "(applied)" in applied.stdout, applied
         status = h.wait_for("_status", lambda s: s.node == "optimizer" and s.params["step_size"] == 2).msg
         assert status.params["device"] == "cpu" and status.params["model"] == "lite0"
+
+
+def test_size_and_steps_default_to_the_devices_live_settings():
+    """Width, height and steps per keyframe left at 0 take the device's live settings (on a CPU: the size bench
+    live chose there), and a size given live replaces them."""
+    from dreamgraph.nodes.dream.settings import LIVE_SIZES
+
+    width, height, steps = LIVE_SIZES["cpu"]
+    graph = {"nodes": [{"name": "optimizer", "node": "optimizer", "params": {"device": "cpu", "seed": 1}}]}
+    with GraphHarness(graph) as h:
+        assert h.wait_for("keyframes", timeout=90).msg.image.shape == (height, width, 3)
+        kf = _publish_until(h, "target", Target(class_ids=[BEE]), lambda m: m.class_ids == [BEE])
+        assert h.wait_for("keyframes", lambda m: m.seq > kf.seq, timeout=60).msg.steps == steps
+        h.publish("_param", ParamSet(node="optimizer", name="width", value=96))
+        assert h.wait_for("keyframes", lambda m: m.image.shape[1] == 96, timeout=60).msg.image.shape == (height, 96, 3)

@@ -129,3 +129,19 @@ def test_stream_encoder_round_trip_returns_the_chosen_frames_in_order(tmp_path):
     third, last = encoder.decoded([3, 9])
     assert third.shape == (64, 96, 3)
     assert abs(float(third.mean()) - 60) < 4 and abs(float(last.mean()) - 180) < 4
+
+
+def test_live_run_judges_and_encodes_the_keyframes_scaled_to_the_view():
+    """A dream smaller than the stream is judged as viewers get it: scaled up as the interpolator scales it."""
+    from dreamgraph.nodes.dream.bench_live import SUBJECTS, run
+    from dreamgraph.nodes.dream.judge import Judge
+    from dreamgraph.nodes.dream.settings import DreamSettings
+
+    judge = Judge.load("lite2")
+    settings = DreamSettings.live("cpu", width=48, height=32, steps_per_keyframe=1, pretrained=False, seed=0)
+    result = run(settings, SUBJECTS[:2], 2, judge, period_s=1.0, view=(96, 64))
+    assert [h.frame.shape for h in result.holds] == [(64, 96, 3)] * 2
+    assert len(result.encoded_ranks) == 2 and len(result.per_keyframe) == 4
+    smooth = np.abs(np.diff(result.holds[-1].frame.astype(float), axis=1)).mean()
+    raw = np.abs(np.diff(result.holds[-1].frame[::2, ::2].astype(float), axis=1)).mean()
+    assert smooth < raw, "scaled up bilinearly, neighbouring pixels differ less than the dream's own"

