@@ -19,7 +19,7 @@ DTYPES = ("auto", "float32", "bfloat16")
 # The live loop's picture size and steps per keyframe on each device, chosen with `bench live`. On a CPU the
 # picture is about Lite0's own input size (224 px), where the network draws one subject across the whole picture,
 # and a step takes a third of 512x288's time, so the subject gets twice the steps per keyframe in less time before
-# the zoom carries it away: better at a glance and more colourful, worse raw (docs/BENCHMARKS.md, session 9).
+# the zoom carries it away: better at a glance and after H.264, worse raw (docs/BENCHMARKS.md, session 9).
 LIVE_SIZES = {"cpu": (256, 144, 20), "cuda": (1024, 576, 10)}  # width, height, steps_per_keyframe
 
 
