@@ -36,8 +36,6 @@ _SETTING_PARAMS = (
     "chroma_floor",
 )
 _DEFAULTS = DreamSettings()
-# the by-device defaults of width, height and steps_per_keyframe, as the reference states them
-_BY_DEVICE = [", ".join(f"{v[i]} on {d.upper()}" for d, v in LIVE_SIZES.items()) for i in range(3)]
 START_PICTURE_PERIOD_S = 1.0  # the start picture is re-sent this often, for interpolators that join late
 
 
@@ -49,9 +47,26 @@ def _model_candidates(spec: str) -> list[str]:
     return names
 
 
+def _by_device(column: int) -> str:
+    """The device defaults of one column of LIVE_SIZES, as the reference states them: '256 on CPU, 1024 on CUDA'."""
+    return ", ".join(f"{sizes[column]} on {device.upper()}" for device, sizes in LIVE_SIZES.items())
+
+
 def _zero_or_at_least_32(pixels: int) -> None:
     if 0 < pixels < 32:
         raise ValueError(f"a dream side is 0 (the device's own) or at least 32 px, not {pixels}")
+
+
+def _dream_side(name: str, column: int) -> Param:
+    return Param(
+        int,
+        0,
+        unit="px",
+        min=0,
+        max=8192,
+        check=_zero_or_at_least_32,
+        doc=f"dream {name} (0: by device, {_by_device(column)})",
+    )
 
 
 class Optimizer(Node):
@@ -80,26 +95,10 @@ class Optimizer(Node):
     )
     weights = Param(str, "", doc="weights file for VGG models (empty: torch hub cache)")
     device = Param(str, "auto", choices=["auto", "cpu", "cuda"], doc="where to dream (auto: CUDA if present)")
-    width = Param(
-        int,
-        0,
-        unit="px",
-        min=0,
-        max=8192,
-        check=_zero_or_at_least_32,
-        doc=f"dream width (0: by device, {_BY_DEVICE[0]})",
-    )
-    height = Param(
-        int,
-        0,
-        unit="px",
-        min=0,
-        max=8192,
-        check=_zero_or_at_least_32,
-        doc=f"dream height (0: by device, {_BY_DEVICE[1]})",
-    )
+    width = _dream_side("width", 0)
+    height = _dream_side("height", 1)
     steps_per_keyframe = Param(
-        int, 0, min=0, max=10000, doc=f"optimisation steps between published keyframes (0: by device, {_BY_DEVICE[2]})"
+        int, 0, min=0, max=10000, doc=f"optimisation steps between published keyframes (0: by device, {_by_device(2)})"
     )
     first_keyframe_steps = Param(
         int, 2, min=1, max=10000, doc="optimisation steps of the first keyframe (few: a picture appears fast)"
