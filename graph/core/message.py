@@ -280,7 +280,7 @@ def decode(frames: list) -> Envelope:
         seq, source, sent = int(header["q"]), str(header["s"]), float(header["w"])
         fields = dict(header["f"])
         arrays = header["a"]
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:  # OverflowError: a sequence number of inf
         raise DecodeError(f"header lacks or garbles {err}") from None
     if not isinstance(arrays, list) or len(arrays) != len(frames) - 2:
         raise DecodeError("array descriptors do not match the frames")
