@@ -31,6 +31,7 @@ _SETTING_PARAMS = (
     "glance_width",
     "glance_thumbnail",
     "glance_grey",
+    "zoom_jitter",
     "normalise",
     "palette",
     "chroma_floor",
@@ -148,6 +149,14 @@ class Optimizer(Node):
         bool,
         _DEFAULTS.glance_grey,
         doc="the glance view in grey, so that it shapes the subject and the full view colours it",
+    )
+    zoom_jitter = Param(
+        float,
+        _DEFAULTS.zoom_jitter,
+        min=0.0,
+        max=1.0,
+        doc="each step sees the picture zoomed in at random by up to this share (0.6: up to 1.6x), so the "
+        "subject must read at every scale the video zoom will show it at (0: off)",
     )
     normalise = Param(
         float,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dreamgraph.nodes.dream.bench_live import centre_crop, drift
+from dreamgraph.nodes.dream.bench_live import SUBJECTS, centre_crop, drift, with_reprise
 from dreamgraph.nodes.dream.judge import glance_views, regions
 from dreamgraph.nodes.dream.picture import (
     clipped_share,
@@ -85,11 +85,21 @@ def test_distinctness_low_for_look_alikes_high_for_different_colours():
     assert distinctness(varied) > 0.9
 
 
-def test_drift_is_relative_change_between_first_and_last_fifth():
+def test_drift_is_relative_change_between_the_first_and_the_last_span():
     steady = [{"luminance": 120.0, "colourfulness": 40.0, "spectral_slope": -2.5}] * 10
-    assert drift(steady) == 0
+    assert drift(steady, 2) == 0
     rising = steady[:8] + [{"luminance": 180.0, "colourfulness": 40.0, "spectral_slope": -2.5}] * 2
-    assert drift(rising) == pytest.approx(0.5)
+    assert drift(rising, 2) == pytest.approx(0.5)
+    assert drift(rising, 4) == pytest.approx(0.25)
+
+
+def test_sequence_ends_with_its_first_quarter_again_a_fifth_of_the_run():
+    """Drift then compares the same subjects minutes apart, not a dark subject with a light one."""
+    sequence = with_reprise(SUBJECTS)
+    reprise = len(sequence) - len(SUBJECTS)
+    assert sequence[: len(SUBJECTS)] == SUBJECTS and sequence[-reprise:] == SUBJECTS[:reprise]
+    assert 0.18 <= reprise / len(sequence) <= 0.22
+    assert with_reprise(SUBJECTS[:1]) == SUBJECTS[:1] * 2
 
 
 @pytest.mark.parametrize("shape", [(300, 451), (300, 600), (400, 300), (288, 512)])
@@ -133,7 +143,7 @@ def test_stream_encoder_round_trip_returns_the_chosen_frames_in_order(tmp_path):
 
 def test_live_run_judges_and_encodes_the_keyframes_scaled_to_the_view():
     """A dream smaller than the stream is judged as viewers get it: scaled up as the interpolator scales it."""
-    from dreamgraph.nodes.dream.bench_live import SUBJECTS, run
+    from dreamgraph.nodes.dream.bench_live import run
     from dreamgraph.nodes.dream.judge import Judge
     from dreamgraph.nodes.dream.settings import DreamSettings
 
@@ -141,7 +151,8 @@ def test_live_run_judges_and_encodes_the_keyframes_scaled_to_the_view():
     settings = DreamSettings.live("cpu", width=48, height=32, steps_per_keyframe=1, pretrained=False, seed=0)
     result = run(settings, SUBJECTS[:2], 2, judge, period_s=1.0, view=(96, 64))
     assert [h.frame.shape for h in result.holds] == [(64, 96, 3)] * 2
-    assert len(result.encoded_ranks) == 2 and len(result.per_keyframe) == 4
+    assert len(result.encoded_ranks) == 2 and len(result.holds) == 2
+    assert len(result.per_keyframe) == 6 and result.reprise_keyframes == 2, "the first subject again, described"
     smooth = np.abs(np.diff(result.holds[-1].frame.astype(float), axis=1)).mean()
     raw = np.abs(np.diff(result.holds[-1].frame[::2, ::2].astype(float), axis=1)).mean()
     assert smooth < raw, "scaled up bilinearly, neighbouring pixels differ less than the dream's own"

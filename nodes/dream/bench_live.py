@@ -6,10 +6,15 @@ optimizer node runs, from the node's start picture, each subject starting from t
 keyframe is judged (raw and at a glance) to time the switch and described (nodes/dream/picture.py), so a
 tint that lingers through whole holds shows in the colour cast; the end-of-hold frames are judged, compared
 with natural photos, and judged again after the stream's H.264 encode at its bitrate.
+
+The sequence ends with a reprise of its first quarter, a fifth of the run, so that drift compares the same
+subjects at the start and at the end: compared across different subjects it read a dark volcano followed by a
+light lemon as the loop drifting.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -82,6 +87,7 @@ class RunResult:
     encoded_ranks: list[list[int]] = field(default_factory=list)
     second_ranks: list[list[int]] | None = None
     period_s: float = 0.0
+    reprise_keyframes: int = 0  # the last keyframes of per_keyframe: the reprise of the first subjects
 
 
 class StreamEncoder:
@@ -145,7 +151,8 @@ class StreamEncoder:
         size = w * h * 3
         wanted, frames = set(indices), {}
         decoder = subprocess.Popen(
-            [self.exe, "-loglevel", "error", "-i", str(self.path), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+            [self.exe, "-loglevel", "error", "-i", str(self.path)]
+            + ["-frames:v", str(max(indices) + 1), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
             stdout=subprocess.PIPE,
         )
         for index in range(max(indices) + 1):  # frame by frame: a whole run would not fit in memory
@@ -173,7 +180,8 @@ def run(
     view: tuple[int, int] | None = None,
 ) -> RunResult:
     """Dream `subjects` one after another, `hold` keyframes each, with the node's live loop; judge the keyframes
-    at `view` (width, height; default: the dream's size), scaled up bilinearly as the interpolator scales them."""
+    at `view` (width, height; default: the dream's size), scaled up bilinearly as the interpolator scales them.
+    Then dream the reprise (only described, for the drift)."""
     dreamer = Dreamer(settings)
     dreamer.set_image(start_picture(settings.width, settings.height))  # where the node starts too
     loop = LiveLoop(dreamer, period_s)
@@ -181,13 +189,16 @@ def run(
     out = np.empty((settings.height, settings.width, 3), np.uint8)
     view = view or (settings.width, settings.height)
     shown = np.empty((view[1], view[0], 3), np.uint8)
+    sequence = with_reprise(subjects)
+    result.reprise_keyframes = (len(sequence) - len(subjects)) * hold
     with tempfile.TemporaryDirectory() as folder:
         encoder = StreamEncoder(*view, Path(folder)) if encode else None
         ends = []
-        for number, subject in enumerate(subjects):
+        for number, subject in enumerate(sequence):
             dreamer.set_targets(
                 list(subject.class_ids), layout="single" if len(subject.class_ids) == 1 else "top-bottom"
             )
+            judged = number < len(subjects)
             switch = switch_glance = None
             for k in range(hold):
                 keyframe = loop.keyframe(out=out)
@@ -195,12 +206,14 @@ def run(
                 result.per_keyframe.append(describe(frame))
                 if encoder:
                     encoder.write(frame)
-                if switch is None and recognised(judge.ranks(frame, subject.class_ids)):
+                if judged and switch is None and recognised(judge.ranks(frame, subject.class_ids)):
                     switch = k + 1
-                if switch_glance is None and recognised(judge.glance_ranks(frame, subject.class_ids)):
+                if judged and switch_glance is None and recognised(judge.glance_ranks(frame, subject.class_ids)):
                     switch_glance = k + 1
                 if progress:
-                    progress(number * hold + k + 1, len(subjects) * hold)
+                    progress(number * hold + k + 1, len(sequence) * hold)
+            if not judged:
+                continue
             ends.append(len(result.per_keyframe) - 1)
             result.holds.append(
                 HoldResult(
@@ -221,6 +234,12 @@ def run(
     if second is not None:
         result.second_ranks = [second.ranks(h.frame, h.subject.class_ids) for h in result.holds]
     return result
+
+
+def with_reprise(subjects) -> tuple[Subject, ...]:
+    """`subjects`, then their first quarter again: the reprise is a fifth of the whole sequence."""
+    subjects = tuple(subjects)
+    return subjects + subjects[: math.ceil(len(subjects) / 4)]
 
 
 def scale_to(frame: np.ndarray, view: tuple[int, int], out: np.ndarray) -> np.ndarray:
@@ -251,7 +270,7 @@ def figures(result: RunResult) -> dict[str, float]:
     truths = [hue_in(h.hue, *h.subject.hue) for h in holds if h.subject.hue]
 
     def median_switch(values):
-        hold = len(result.per_keyframe) // max(1, len(holds))
+        hold = (len(result.per_keyframe) - result.reprise_keyframes) // max(1, len(holds))
         return float(np.median([v if v is not None else hold + 1 for v in values]))
 
     out = {
@@ -263,7 +282,7 @@ def figures(result: RunResult) -> dict[str, float]:
         "switch_keyframes_median_glance": median_switch([h.switch_glance for h in holds]),
         **picture_figures(described, [h.frame for h in holds], result.per_keyframe),
         "clipped_max": float(max(d["clipped"] for d in described)),
-        "drift": drift(result.per_keyframe),
+        "drift": drift(result.per_keyframe, result.reprise_keyframes),
     }
     if truths:
         out["colour_truth_rate"] = float(np.mean(truths))
@@ -296,10 +315,10 @@ def picture_figures(
 DRIFT_FIGURES = ("luminance", "colourfulness", "spectral_slope")
 
 
-def drift(per_keyframe: list[dict]) -> float:
-    """The largest relative change of a picture figure's mean between the first and the last fifth of the run."""
-    fifth = max(1, len(per_keyframe) // 5)
-    first, last = per_keyframe[:fifth], per_keyframe[-fifth:]
+def drift(per_keyframe: list[dict], span: int) -> float:
+    """The largest relative change of a picture figure's mean between the first and the last `span` keyframes
+    (the run's first subjects and their reprise)."""
+    first, last = per_keyframe[:span], per_keyframe[-span:]
     changes = []
     for name in DRIFT_FIGURES:
         a = np.mean([d[name] for d in first])

@@ -269,7 +269,13 @@ LIVE_UNITS = {
 
 
 def bench_live(
-    subjects: Annotated[int, typer.Option(help="the first N subjects of the fixed sequence (0 = all 18)")] = 0,
+    subjects: Annotated[
+        int,
+        typer.Option(
+            help="the first N subjects of the fixed sequence (0 = all 18); a reprise of their first quarter follows, "
+            "for the drift"
+        ),
+    ] = 0,
     hold: Annotated[int, typer.Option(help="keyframes per subject (0 = what a 60 s hold gives, at least 100)")] = 0,
     size: Annotated[
         str, typer.Option(help="dream WIDTHxHEIGHT (default: the optimizer's, 256x144 on CPU, 1024x576 on CUDA)")
@@ -323,7 +329,7 @@ def bench_live(
     results = {}
     with Progress(transient=True) as bar:
         for name, settings in runs.items():
-            task = bar.add_task(f"{name}: {len(chosen)} subjects x {hold} keyframes", total=len(chosen) * hold)
+            task = bar.add_task(f"{name}: {len(chosen)} subjects x {hold} keyframes", total=None)
             results[name] = live.run(
                 settings,
                 chosen,
@@ -332,7 +338,7 @@ def bench_live(
                 second,
                 period or None,
                 encode,
-                progress=lambda done, total, t=task: bar.update(t, completed=done),
+                progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
                 view=view_size,
             )
     figures = {name: live.figures(r) for name, r in results.items()}

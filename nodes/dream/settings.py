@@ -59,7 +59,9 @@ class DreamSettings:
     period_s: float = 1.0  # seconds of video one keyframe stands for when dreaming offline
     # quality tricks
     jitter: int = 16  # random roll by up to this many pixels every step (0 = off)
-    zoom_jitter: float = 0.0  # and a random zoom into the view by up to this share every step (0 = off)
+    zoom_jitter: float = 0.6  # and a random zoom into the view by up to this share every step, so the subject
+    # must read at every scale the video zoom shows it at: 0.6 beat 0, 0.15, 0.25, 0.4 and 1.0 live on the CPU,
+    # raw and at a glance (docs/BENCHMARKS.md, session 10; 0 = off)
     blur_jitter: float = 0.0  # and a Gaussian blur of the view, sigma random up to this share of the
     # width, every step: only what survives blur (shapes, colours) raises the logits (0 = off)
     octaves: int = 1  # dream(): coarse-to-fine octaves (1 = off)
@@ -110,6 +112,7 @@ class DreamSettings:
             zoom_per_s=0.0,
             rotation_per_s=0.0,
             jitter=0,
+            zoom_jitter=0.0,
             octaves=1,
             decorrelate_colour=False,
             fourier_decay=0.0,
