@@ -7,7 +7,13 @@ import torch
 from dreamgraph.graph.core.extras import photo
 from dreamgraph.nodes.common.motion import KEYFRAME_MAX_ROTATION, KEYFRAME_ZOOM_RANGE
 from dreamgraph.nodes.dream.models import load_model
-from dreamgraph.nodes.dream.objective import ClassObjective, class_loss, region_masks, validate_targets
+from dreamgraph.nodes.dream.objective import (
+    ClassObjective,
+    class_loss,
+    region_masks,
+    same_weights,
+    validate_targets,
+)
 from dreamgraph.nodes.dream.prior import DEFAULT_PRIOR, PatchPrior, PriorParams, fit_prior, skimage_photos
 from dreamgraph.nodes.dream.render import Dreamer, dream
 from dreamgraph.nodes.dream.settings import DreamSettings
@@ -138,7 +144,7 @@ def test_keyframe_motion_stays_blendable_after_a_long_stall():
 def test_jitter_is_a_roll():
     torch.manual_seed(1)
     img = torch.arange(2 * 5 * 7, dtype=torch.float32).view(1, 2, 5, 7)
-    out = Jitter(3, 5, 7, "cpu")(img)
+    (out,) = Jitter(3, 5, 7, "cpu")(img)
     assert sorted(out.flatten().tolist()) == sorted(img.flatten().tolist())
     matches = [(dy, dx) for dy in range(5) for dx in range(7) if torch.equal(torch.roll(img, (dy, dx), (2, 3)), out)]
     assert len(matches) == 1
@@ -148,7 +154,7 @@ def test_zoom_jitter_magnifies_a_crop_that_stays_inside_the_picture():
     torch.manual_seed(2)
     ramp = torch.linspace(0, 255, 64).view(1, 1, 1, 64).expand(1, 3, 32, 64).contiguous()
     zoom = Jitter(0, 32, 64, "cpu", max_zoom=0.5)
-    views = [zoom(ramp) for _ in range(20)]
+    views = [zoom(ramp)[0] for _ in range(20)]
     assert all(v.shape == ramp.shape for v in views)
     # a magnified ramp changes more slowly per pixel: by 1/zoom, zoom from 1 to 1.5; no value from beyond the picture
     slopes = [float((v[0, 0, 16, 40] - v[0, 0, 16, 20]) / (ramp[0, 0, 16, 40] - ramp[0, 0, 16, 20])) for v in views]
@@ -156,15 +162,34 @@ def test_zoom_jitter_magnifies_a_crop_that_stays_inside_the_picture():
     assert all(float(v.min()) >= -1e-3 and float(v.max()) <= 255.0 + 1e-3 for v in views)
 
 
+def test_zoom_jitter_moves_the_region_masks_with_the_view():
+    """A crop into the top of a top-bottom picture is mostly the top subject's ground: its masks say so, and each
+    target still weighs its weight over the part of its region in view."""
+    torch.manual_seed(4)
+    picture = torch.linspace(0, 1, 40).view(1, 1, 40, 1).expand(1, 1, 40, 8).contiguous()  # rows top to bottom
+    masks = region_masks("top-bottom", 2, 40, 8)  # bottom subject first
+    zoom = Jitter(0, 40, 8, "cpu", max_zoom=1.0)
+    for _ in range(20):
+        view, moved = zoom(picture, (masks,))
+        moved = same_weights(moved, masks)
+        totals = moved.sum(dim=(1, 2)).tolist()
+        assert all(t == pytest.approx(1.0, abs=1e-4) or t < 1e-6 for t in totals) and max(totals) > 0.99
+        # where the view shows the picture's lower half (value > 0.5) the bottom subject is asked for, and back
+        lower = view[0, 0] > 0.55
+        upper = view[0, 0] < 0.45
+        assert bool((moved[0][lower] > 0).all()) and float(moved[0][upper].sum()) < 1e-6
+        assert bool((moved[1][upper] > 0).all()) and float(moved[1][lower].sum()) < 1e-6
+
+
 def test_blur_jitter_softens_by_a_random_amount_up_to_its_share_of_the_width():
     torch.manual_seed(3)
     checker = (torch.arange(64).view(1, -1) // 2 + torch.arange(32).view(-1, 1) // 2) % 2 * 255.0
     image = checker.expand(1, 3, 32, 64).contiguous()
     blur = Jitter(0, 32, 64, "cpu", max_blur=0.05)  # sigma up to 3.2 px
-    contrasts = [float(blur(image).std()) for _ in range(30)]
+    contrasts = [float(blur(image)[0].std()) for _ in range(30)]
     assert all(c < float(image.std()) for c in contrasts), "every view is softer than the picture"
     assert max(contrasts) / min(contrasts) > 3, "and by a different amount each step"
-    assert float(blur(image).mean()) == pytest.approx(float(image.mean()), rel=1e-3), "colours are kept"
+    assert float(blur(image)[0].mean()) == pytest.approx(float(image.mean()), rel=1e-3), "colours are kept"
     assert min(contrasts) > float(gaussian_blur(image, 3.3).std()), "never past the largest sigma"
 
 

@@ -69,6 +69,13 @@ def class_loss(logits: torch.Tensor, ids: torch.Tensor, weighted_masks: torch.Te
     return other_weight * logits.mean() - gain
 
 
+def same_weights(moved: torch.Tensor, weighted_masks: torch.Tensor) -> torch.Tensor:
+    """Weighted region masks after a move (a crop), rescaled so each sums to its weight again: the mean over
+    what is left of the region (nothing, for a region the move took out of view)."""
+    total = moved.sum(dim=(1, 2), keepdim=True)
+    return moved * (weighted_masks.sum(dim=(1, 2), keepdim=True) / total.clamp(min=1e-6))
+
+
 class ClassObjective:
     """A validated target set, ready to score logit maps of any size."""
 

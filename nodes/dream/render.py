@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .models import SpatialClassifier, load_model
-from .objective import ClassObjective, class_loss
+from .objective import ClassObjective, class_loss, same_weights
 from .palette import class_colour
 from .prior import PatchPrior, PriorParams
 from .settings import DreamSettings
@@ -247,29 +247,35 @@ class Dreamer:
             view = view.mean(dim=1, keepdim=True).expand_as(view)
         return view
 
-    def _loss(self, image: torch.Tensor, prior_on: bool, glance_on: bool) -> torch.Tensor:
+    def _loss(
+        self, image: torch.Tensor, masks: torch.Tensor, glance_masks: torch.Tensor, prior_on: bool, glance_on: bool
+    ) -> torch.Tensor:
         # the flags are arguments, not read from the settings, so a compiled loss specialises on them only
         # (reading the float weights would recompile for every new value)
         with self._autocast():
-            loss = class_loss(self.model(self._model_input(image)), self._ids, self._masks, self._other)
+            loss = class_loss(self.model(self._model_input(image)), self._ids, masks, self._other)
             if glance_on:
                 small = self.model(self._model_input(self._shrink(image)))
-                loss = loss + self._glance * class_loss(small, self._ids, self._glance_masks, self._other)
+                loss = loss + self._glance * class_loss(small, self._ids, glance_masks, self._other)
         if prior_on:
             loss = loss + self._strength * self.prior(image)
         return loss
 
     def _gradient(self, x: torch.Tensor, compiled: bool) -> torch.Tensor:
-        """d loss / d x at a jittered view of x."""
-        xj = self.jitter(x)
+        """d loss / d x at a jittered view of x, each target asked for over its region as the view shows it."""
+        glance_on = self._glance_on
+        fixed = (self._masks, self._glance_masks) if glance_on else (self._masks,)
+        xj, *moved = self.jitter(x, fixed)
+        masks = [same_weights(m, f) for m, f in zip(moved, fixed)]
+        args = (xj, masks[0], masks[-1], self._prior_on, glance_on)
         if compiled and self._compiled_loss is not None:
             try:  # around backward too: inductor compiles the backward at its first call
-                return torch.autograd.grad(self._compiled_loss(xj, self._prior_on, self._glance_on), x)[0]
+                return torch.autograd.grad(self._compiled_loss(*args), x)[0]
             except Exception as e:  # no C++ compiler / triton, an op inductor refuses: stay correct, just slower
                 log.warning("torch.compile failed (%s: %s); running eagerly", type(e).__name__, e)
                 self._compiled_loss = None
                 self.settings = self.settings.with_(compile=False)
-        return torch.autograd.grad(self._loss(xj, self._prior_on, self._glance_on), x)[0]
+        return torch.autograd.grad(self._loss(*args), x)[0]
 
     def _step(self, compiled: bool = True) -> None:
         """One optimisation step; compiled=False runs the loss eagerly even when compile is on (FLOP counting)."""

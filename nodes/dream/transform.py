@@ -42,6 +42,10 @@ class Jitter:
     time). The zoom asks features to hold across scales, as a viewer sees them from near and far; it crops, so no
     border ever shows. The blur asks them to survive what a thumbnail, a projector or the stream's encoder
     leaves: shapes and colours, not fine texture.
+
+    Maps over the picture (the targets' region masks, any size) go through the same zoom, so that each part of
+    the view is still asked for the subject of the part of the picture it shows; the roll, a few pixels, and
+    the blur leave them as they are.
     """
 
     def __init__(self, max_shift: int, height: int, width: int, device, max_zoom: float = 0.0, max_blur: float = 0.0):
@@ -52,7 +56,8 @@ class Jitter:
         self.max_sigma = max_blur * width
         self.taps = _taps(self.max_sigma, device) if self.max_sigma > 0 else None
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+    def __call__(self, image: torch.Tensor, maps: tuple[torch.Tensor, ...] = ()) -> tuple[torch.Tensor, ...]:
+        """The jittered view of `image` (N, C, H, W), then each of `maps` (K, h, w) as that view shows it."""
         if self.max_shift > 0:
             shift = torch.randint(-self.max_shift, self.max_shift + 1, (2,), device=image.device)
             rows = (self.rows - shift[0]) % self.rows.numel()
@@ -64,11 +69,19 @@ class Jitter:
             theta = self.identity * torch.stack([scale, scale, torch.ones_like(scale)])
             theta[:, 2] = (1.0 - scale) * (2.0 * draw[1:] - 1.0)  # anywhere the crop stays inside
             grid = F.affine_grid(theta.unsqueeze(0).to(image.dtype), list(image.shape), align_corners=False)
-            image = F.grid_sample(image, grid, mode="bilinear", align_corners=False)
+            # border: the outermost samples may fall up to half a pixel outside the picture
+            image = F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+            maps = tuple(_crop(m, theta) for m in maps)
         if self.taps is not None:
             sigma = (self.max_sigma * torch.rand((), device=image.device)).clamp(min=MIN_SIGMA)
             image = _separable(image, _kernel(self.taps, sigma).to(image.dtype))
-        return image
+        return (image, *maps)
+
+
+def _crop(plane: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """(K, h, w) maps seen through the crop `theta` (2x3, normalised coordinates)."""
+    grid = F.affine_grid(theta.unsqueeze(0).to(plane.dtype), [1, *plane.shape], align_corners=False)
+    return F.grid_sample(plane.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
 
 
 MIN_SIGMA = 0.3  # pixels: a narrower Gaussian is a copy of the picture
