@@ -204,7 +204,7 @@ def run(
                 keyframe = loop.keyframe(out=out)
                 frame = keyframe if view == keyframe.shape[1::-1] else scale_to(keyframe, view, shown)
                 result.per_keyframe.append(describe(frame))
-                if encoder:
+                if encoder and judged:  # the reprise is only described
                     encoder.write(frame)
                 if judged and switch is None and recognised(judge.ranks(frame, subject.class_ids)):
                     switch = k + 1
