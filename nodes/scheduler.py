@@ -8,7 +8,7 @@ import time
 from ..graph.core.node import Input, Node, Output, Param
 from .chat.schedule import Outcome, Schedule, ScheduleConfig
 from .chat.vocab import SEMANTIC_THRESHOLD, Vocabulary
-from .common.constants import LAYOUTS
+from .common.constants import DEFAULT_LAYOUT, LAYOUTS
 from .common.messages import ChatMessage, ChatReply, Overlay, Target
 
 TICK_S = 0.25
@@ -57,7 +57,7 @@ class Scheduler(Node):
     max_targets = Param(int, 2, min=1, max=9, doc='subjects one request may combine ("a + b")')
     layout = Param(
         str,
-        "top-bottom",
+        DEFAULT_LAYOUT,
         choices=list(LAYOUTS[1:]),
         doc="layout for several subjects (a single subject fills the image)",
     )

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from dreamgraph.graph.core.extras import photo
+from dreamgraph.nodes.common.constants import LAYOUTS
 from dreamgraph.nodes.common.motion import KEYFRAME_MAX_ROTATION, KEYFRAME_ZOOM_RANGE
 from dreamgraph.nodes.dream.models import load_model
 from dreamgraph.nodes.dream.objective import (
@@ -28,7 +29,7 @@ def lite0():
 
 
 # ---- objective -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("layout", ["single", "top-bottom", "horizontal", "vertical", "grid"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("n,h,w", [(1, 2, 2), (2, 2, 2), (3, 1, 5), (4, 9, 16)])
 def test_region_masks_are_normalised_and_never_empty(layout, n, h, w):
     masks = region_masks(layout, n, h, w)

@@ -129,6 +129,16 @@ def test_top_bottom_bands_put_the_first_target_at_the_bottom():
     assert bottom.min() == 1 and top.max() == 0
 
 
+def test_judge_regions_follow_the_layout_the_targets_were_dreamed_in():
+    frame = np.zeros((6, 8, 3), np.uint8)
+    frame[:, 4:] = 1
+    left, right = regions(frame, 2, "vertical")
+    assert left.shape[:2] == right.shape[:2] == (6, 4)
+    assert left.max() == 0 and right.min() == 1
+    cells = regions(np.zeros((6, 8, 3), np.uint8), 4, "grid")
+    assert [c.shape[:2] for c in cells] == [(3, 4)] * 4
+
+
 def test_stream_encoder_round_trip_returns_the_chosen_frames_in_order(tmp_path):
     """Frames go through the stream's H.264 at its bitrate and come back decoded, the chosen ones only."""
     from dreamgraph.nodes.dream.bench_live import StreamEncoder

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...graph.core.message import Message
+from .constants import DEFAULT_LAYOUT
 
 
 class ChatMessage(Message):
@@ -45,7 +46,7 @@ class Target(Message):
 
     class_ids: list[int] = []
     labels: list[str] = []
-    layout: str = "top-bottom"
+    layout: str = DEFAULT_LAYOUT
     weights: list[float] = []
     requested_by: str = ""
     since: float = 0.0

@@ -35,7 +35,7 @@ from .settings import DreamSettings
 
 @dataclass(frozen=True)
 class Subject:
-    class_ids: tuple[int, ...]  # one id, or (bottom, top) for a top-bottom pair
+    class_ids: tuple[int, ...]  # one id, or a pair laid out by the settings' layout (top-bottom: bottom first)
     hue: tuple[float, float] | None = None  # the arc (degrees) its dominant hue must fall in, for colour truth
 
     @property
@@ -78,6 +78,7 @@ class HoldResult:
     switch: int | None  # keyframes until the judge first recognised the subject (None: never)
     switch_glance: int | None
     hue: float | None
+    layout: str  # where each target was dreamed, so that it is judged there
 
 
 @dataclass
@@ -195,9 +196,8 @@ def run(
         encoder = StreamEncoder(*view, Path(folder)) if encode else None
         ends = []
         for number, subject in enumerate(sequence):
-            dreamer.set_targets(
-                list(subject.class_ids), layout="single" if len(subject.class_ids) == 1 else "top-bottom"
-            )
+            layout = "single" if len(subject.class_ids) == 1 else settings.layout
+            dreamer.set_targets(list(subject.class_ids), layout=layout)
             judged = number < len(subjects)
             switch = switch_glance = None
             for k in range(hold):
@@ -206,9 +206,13 @@ def run(
                 result.per_keyframe.append(describe(frame))
                 if encoder and judged:  # the reprise is only described
                     encoder.write(frame)
-                if judged and switch is None and recognised(judge.ranks(frame, subject.class_ids)):
+                if judged and switch is None and recognised(judge.ranks(frame, subject.class_ids, layout)):
                     switch = k + 1
-                if judged and switch_glance is None and recognised(judge.glance_ranks(frame, subject.class_ids)):
+                if (
+                    judged
+                    and switch_glance is None
+                    and recognised(judge.glance_ranks(frame, subject.class_ids, layout))
+                ):
                     switch_glance = k + 1
                 if progress:
                     progress(number * hold + k + 1, len(sequence) * hold)
@@ -219,20 +223,21 @@ def run(
                 HoldResult(
                     subject,
                     frame.copy(),
-                    judge.ranks(frame, subject.class_ids),
-                    judge.glance_ranks(frame, subject.class_ids),
+                    judge.ranks(frame, subject.class_ids, layout),
+                    judge.glance_ranks(frame, subject.class_ids, layout),
                     switch,
                     switch_glance,
                     dominant_hue(frame),
+                    layout,
                 )
             )
         result.period_s = loop.period
         if encoder:
             result.encoded_ranks = [
-                judge.ranks(f, h.subject.class_ids) for f, h in zip(encoder.decoded(ends), result.holds)
+                judge.ranks(f, h.subject.class_ids, h.layout) for f, h in zip(encoder.decoded(ends), result.holds)
             ]
     if second is not None:
-        result.second_ranks = [second.ranks(h.frame, h.subject.class_ids) for h in result.holds]
+        result.second_ranks = [second.ranks(h.frame, h.subject.class_ids, h.layout) for h in result.holds]
     return result
 
 

@@ -71,14 +71,16 @@ class Score:
 
 
 def score(settings: DreamSettings, subjects, judge: Judge, model) -> Score:
-    """Dream each subject (one id: the whole picture; (bottom, top): a top-bottom pair, judged per half) and
-    count how often the judge puts each target first and in its top five, raw and at a glance."""
+    """Dream each subject (one id: the whole picture; a pair: laid out by the settings' layout, each target
+    judged in its region) and count how often the judge puts each target first and in its top five, raw and at
+    a glance."""
     raw, glance, images = [], [], []
     for ids in subjects:
         ids = list(ids) if isinstance(ids, tuple) else [ids]
-        img = dream(None, ids, settings.with_(layout="single" if len(ids) == 1 else "top-bottom"), model=model)
-        raw += judge.ranks(img, ids)
-        glance += judge.glance_ranks(img, ids)
+        layout = "single" if len(ids) == 1 else settings.layout
+        img = dream(None, ids, settings.with_(layout=layout), model=model)
+        raw += judge.ranks(img, ids, layout)
+        glance += judge.glance_ranks(img, ids, layout)
         images.append(img)
 
     rates = {

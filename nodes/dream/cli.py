@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from ...graph.bench import bench_line, emit
+from ..common.constants import DEFAULT_LAYOUT, LAYOUTS
 
 prior_app = typer.Typer(help="Fit the natural-image patch prior.", no_args_is_help=True)
 
@@ -57,7 +58,7 @@ def _resolve_targets(words: list[str]) -> list[int]:
 
 def dream(
     target: Annotated[list[str], typer.Option("--target", "-t", help="class name or id; repeat for two targets")],
-    layout: Annotated[str, typer.Option(help="single | top-bottom | horizontal | vertical | grid")] = "top-bottom",
+    layout: Annotated[str, typer.Option(help=" | ".join(LAYOUTS))] = DEFAULT_LAYOUT,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "512x288",
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 200,
     out: Annotated[Path, typer.Option(help="output image (.png / .jpg)")] = Path("dream.png"),

@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 import torch
 
+from ..common.constants import DEFAULT_LAYOUT
 from .models import MissingWeightsError, SpatialClassifier, load_model
+from .objective import region_masks
 
 JUDGE_SHORT_SIDE = 260  # EfficientNet-Lite2's own input size
 TOP_K = 5
@@ -27,13 +29,15 @@ def glance_views(frame: np.ndarray) -> list[np.ndarray]:
     return [blurred, cv2.resize(thumb, (w, h), interpolation=cv2.INTER_LINEAR)]
 
 
-def regions(frame: np.ndarray, n: int) -> list[np.ndarray]:
-    """Where each of n targets is dreamed: the whole frame for one, else top-bottom bands, first at the bottom."""
+def regions(frame: np.ndarray, n: int, layout: str = DEFAULT_LAYOUT) -> list[np.ndarray]:
+    """Where each of n targets is dreamed under `layout`: the box around its region mask (objective.py)."""
     if n == 1:
         return [frame]
-    h = frame.shape[0]
-    edges = [round(i * h / n) for i in range(n + 1)]
-    return [frame[edges[n - 1 - i] : edges[n - i]] for i in range(n)]
+    out = []
+    for mask in region_masks(layout, n, *frame.shape[:2]) > 0:
+        rows, cols = mask.any(dim=1).nonzero()[:, 0], mask.any(dim=0).nonzero()[:, 0]
+        out.append(frame[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return out
 
 
 class Judge:
@@ -59,17 +63,17 @@ class Judge:
         with torch.no_grad():
             return self.model(x).mean(dim=(2, 3))[0].cpu()
 
-    def ranks(self, frame: np.ndarray, class_ids) -> list[int]:
-        """The rank of each target in its own region."""
+    def ranks(self, frame: np.ndarray, class_ids, layout: str = DEFAULT_LAYOUT) -> list[int]:
+        """The rank of each target in its own region of `layout`."""
         out = []
-        for region, c in zip(regions(frame, len(class_ids)), class_ids):
+        for region, c in zip(regions(frame, len(class_ids), layout), class_ids):
             logits = self.logits(region)
             out.append(int((logits > logits[c]).sum()))
         return out
 
-    def glance_ranks(self, frame: np.ndarray, class_ids) -> list[int]:
+    def glance_ranks(self, frame: np.ndarray, class_ids, layout: str = DEFAULT_LAYOUT) -> list[int]:
         """Each target's better rank over the glance views of the whole frame."""
-        per_view = [self.ranks(view, class_ids) for view in glance_views(frame)]
+        per_view = [self.ranks(view, class_ids, layout) for view in glance_views(frame)]
         return [min(r) for r in zip(*per_view)]
 
 

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from ..common.constants import LAYOUTS, NUM_CLASSES
+from ..common.constants import DEFAULT_LAYOUT, LAYOUTS, NUM_CLASSES
 
 
 def validate_targets(class_ids, weights=None, layout: str = "single") -> tuple[list[int], list[float]]:
@@ -79,7 +79,7 @@ def same_weights(moved: torch.Tensor, weighted_masks: torch.Tensor) -> torch.Ten
 class ClassObjective:
     """A validated target set, ready to score logit maps of any size."""
 
-    def __init__(self, class_ids, weights=None, layout: str = "top-bottom", other_weight: float = 1.0):
+    def __init__(self, class_ids, weights=None, layout: str = DEFAULT_LAYOUT, other_weight: float = 1.0):
         self.class_ids, self.weights = validate_targets(class_ids, weights, layout)
         self.layout = layout
         self.other_weight = float(other_weight)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass, fields, replace
 
+from ..common.constants import DEFAULT_LAYOUT
+
 MODELS = ("lite0", "lite2", "vgg16", "vgg19")
 UPDATE_RULES = ("sign", "adam")
 DEVICES = ("auto", "cpu", "cuda")
@@ -38,7 +40,7 @@ class DreamSettings:
     update: str = "adam"  # adam: Adam on the pixels; sign: the 2015 original's effective rule
     step_size: float = 4.0  # pixels on the 0..255 scale per sign step (Adam: its learning rate)
     # objective
-    layout: str = "top-bottom"
+    layout: str = DEFAULT_LAYOUT
     other_weight: float = 1.0  # weight of "+ mean of all logits" (pushes every other class down)
     glance: float = 6.0  # weight of the same objective on the whole picture at most
     glance_width: int = 256  # this wide (about the model's own input size, so the whole picture is one
