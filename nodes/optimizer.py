@@ -22,6 +22,7 @@ _SETTING_PARAMS = (
     "steps_per_keyframe",
     "step_size",
     "prior_strength",
+    "other_weight",
     "zoom_per_s",
     "rotation_per_s",
     "layout",
@@ -119,6 +120,14 @@ class Optimizer(Node):
         min=0.0,
         max=1000.0,
         doc="weight of the natural-image prior (higher: smoother, less detailed)",
+    )
+    other_weight = Param(
+        float,
+        _DEFAULTS.other_weight,
+        min=0.0,
+        max=10.0,
+        doc="weight of the mean of all class logits, pushed down (higher: fewer features of other classes, "
+        "such as the eyes classifiers dream everywhere; 0: off)",
     )
     glance = Param(
         float,

@@ -113,6 +113,8 @@ def test_parameters_are_answered_within_one_step_of_a_long_keyframe():
         assert applied.returncode == 0 and "optimizer.zoom_per_s = 0.2 (applied)" in applied.stdout, applied
         rebuilt = h.cli("param", "set", "optimizer", "zoom_jitter", "0")  # rebuilds the step's jitter mid-keyframe
         assert rebuilt.returncode == 0 and "optimizer.zoom_jitter = 0.0 (applied)" in rebuilt.stdout, rebuilt
+        others = h.cli("param", "set", "optimizer", "other_weight", "2")
+        assert others.returncode == 0 and "optimizer.other_weight = 2.0 (applied)" in others.stdout, others
         out_of_range = h.cli("param", "set", "optimizer", "zoom_per_s", "99")
         assert out_of_range.returncode == 1 and "zoom_per_s must be <= 1.0" in out_of_range.stderr
         engine_refused = h.cli("param", "set", "optimizer", "prior", "/nonexistent/prior.npz")
@@ -124,7 +126,7 @@ def test_parameters_are_answered_within_one_step_of_a_long_keyframe():
 
         statuses = [env.msg for env in h.collect("_status", 3.5) if env.msg.node == "optimizer"]
         assert len(statuses) >= 3, "a status a second while dreaming"
-        assert statuses[-1].params["zoom_jitter"] == 0.0
+        assert statuses[-1].params["zoom_jitter"] == 0.0 and statuses[-1].params["other_weight"] == 2.0
         assert statuses[-1].params["zoom_per_s"] == 0.2 and statuses[-1].params["prior"] == "", (
             "refused values are never stored"
         )
