@@ -1,7 +1,7 @@
 """Quality benchmark: dream a fixed set of ImageNet classes and let a stronger, independent net judge them.
 
 EfficientNet-Lite2 (not the dreaming net) classifies each dream, raw and at a glance (nodes/dream/judge.py);
-for two-target top-bottom pairs it classifies each half on its own. The same classes are dreamed by a plain
+for a pair it classifies each target's region of the layout on its own. The same classes are dreamed by a plain
 baseline (no prior, no motion, no tricks) in the same run, so the ratio shows what the prior and the tricks buy.
 """
 
@@ -47,7 +47,7 @@ CLASSES = (
     970,
     973,
 )  # violin teapot ... alp coral reef
-# (bottom, top) pairs for the top-bottom layout
+# pairs, first target first: (bottom, top) in the default top-bottom layout
 PAIRS = (
     (963, 980),
     (340, 970),
