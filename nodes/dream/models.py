@@ -133,17 +133,17 @@ def vgg_weights_path(name: str) -> Path:
 
 
 def _load_vgg(name: str, weights: str | None, pretrained: bool) -> SpatialClassifier:
+    path = Path(weights) if weights else vgg_weights_path(name)
+    if pretrained and not path.is_file():  # before building the net: its random init takes seconds on a CPU
+        raise MissingWeightsError(
+            f"{name} weights not found at {path}. This machine never downloads them: fetch "
+            f"{VGG_WEIGHTS[name]} on a machine with internet access and copy the file to {path} "
+            f"(or pass its location with --weights / the weights setting)."
+        )
     import torchvision
 
     net = getattr(torchvision.models, name)(weights=None)
     if pretrained:
-        path = Path(weights) if weights else vgg_weights_path(name)
-        if not path.is_file():
-            raise MissingWeightsError(
-                f"{name} weights not found at {path}. This machine never downloads them: fetch "
-                f"{VGG_WEIGHTS[name]} on a machine with internet access and copy the file to {path} "
-                f"(or pass its location with --weights / the weights setting)."
-            )
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     fc6, fc7, fc8 = (m for m in net.classifier if isinstance(m, nn.Linear))
     head = nn.Sequential(
