@@ -126,8 +126,8 @@ class Optimizer(Node):
         _DEFAULTS.other_weight,
         min=0.0,
         max=10.0,
-        doc="weight of the mean of all class logits, pushed down (higher: fewer features of other classes, "
-        "such as the eyes classifiers dream everywhere; 0: off)",
+        doc="weight of the mean of all class logits, pushed down (higher: other classes' features are "
+        "pushed down harder; 0: off)",
     )
     glance = Param(
         float,
