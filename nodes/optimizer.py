@@ -23,6 +23,7 @@ _SETTING_PARAMS = (
     "step_size",
     "prior_strength",
     "other_weight",
+    "animal_weight",
     "zoom_per_s",
     "rotation_per_s",
     "layout",
@@ -128,6 +129,14 @@ class Optimizer(Node):
         max=10.0,
         doc="weight of the mean of all class logits, pushed down (higher: other classes' features are "
         "pushed down harder; 0: off)",
+    )
+    animal_weight = Param(
+        float,
+        _DEFAULTS.animal_weight,
+        min=0.0,
+        max=10.0,
+        doc="weight of the mean of the 398 animal class logits, pushed down when no target is an animal "
+        "(higher: fewer dreamed eyes and fur on objects and food; 0: off)",
     )
     glance = Param(
         float,

@@ -83,6 +83,28 @@ def test_objective_raises_target_logit_in_its_region_only(lite0):
     assert gain[0].mean() < min(bee_bottom, volcano_top) - 3.0
 
 
+def test_animal_logits_are_pushed_down_only_when_no_target_is_an_animal():
+    BROCCOLI, TEAPOT = 937, 849
+    logits = torch.zeros(1, 1000, 2, 2)
+    logits[:, :398] = 3.0  # the animal classes
+    masks = region_masks("single", 1, 2, 2)
+    plain = class_loss(logits, torch.tensor([BROCCOLI]), masks, 1.0)
+    assert class_loss(logits, torch.tensor([BROCCOLI]), masks, 1.0, 2.0) == pytest.approx(plain.item() + 6.0)
+    assert ClassObjective([BROCCOLI, TEAPOT], animal_weight=2.0).animal_weight == 2.0
+    assert ClassObjective([BROCCOLI, BEE], animal_weight=2.0).animal_weight == 0.0  # a bee is an animal
+
+
+def test_the_animal_weight_follows_targets_and_live_changes():
+    d = Dreamer(DreamSettings(width=64, height=64, pretrained=False, animal_weight=2.0, device="cpu"))
+    d.set_targets([937])
+    assert d._animal.item() == 2.0
+    d.set_targets([BEE])
+    assert d._animal.item() == 0.0
+    d.set_targets([VOLCANO])
+    d.configure(animal_weight=0.5)
+    assert d._animal.item() == 0.5
+
+
 # ---- prior ---------------------------------------------------------------------------------------------------
 def test_prior_is_lower_on_a_photo_than_on_noise():
     prior = PatchPrior(PriorParams.load(), stride=1)

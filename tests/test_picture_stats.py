@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dreamgraph.nodes.dream.bench_live import SUBJECTS, centre_crop, drift, with_reprise
+from dreamgraph.nodes.dream.bench_live import SUBJECTS, centre_crop, drift, pooled, with_reprise
 from dreamgraph.nodes.dream.judge import glance_views, regions
 from dreamgraph.nodes.dream.picture import (
     clipped_share,
@@ -166,3 +166,12 @@ def test_live_run_judges_and_encodes_the_keyframes_scaled_to_the_view():
     smooth = np.abs(np.diff(result.holds[-1].frame.astype(float), axis=1)).mean()
     raw = np.abs(np.diff(result.holds[-1].frame[::2, ::2].astype(float), axis=1)).mean()
     assert smooth < raw, "scaled up bilinearly, neighbouring pixels differ less than the dream's own"
+
+
+def test_seeded_runs_pool_into_one_set_of_figures():
+    """Rates and medians are averaged over the runs; the bounds keep the worst run's extreme."""
+    runs = [
+        {"top5_rate": 0.5, "luminance_min": 70.0, "luminance_max": 150.0, "clipped_max": 0.01},
+        {"top5_rate": 1.0, "luminance_min": 60.0, "luminance_max": 190.0, "clipped_max": 0.0},
+    ]
+    assert pooled(runs) == {"top5_rate": 0.75, "luminance_min": 60.0, "luminance_max": 190.0, "clipped_max": 0.01}

@@ -300,6 +300,20 @@ def figures(result: RunResult) -> dict[str, float]:
     return out
 
 
+def pooled(per_run: list[dict[str, float]]) -> dict[str, float]:
+    """The figures of several seeded runs as one: extremes of the extremes (`_min`, `_max`), means of the rest
+    (a mean of rates over equal runs is the rate over all of them)."""
+
+    def pool(metric: str, values: list[float]) -> float:
+        if metric.endswith("_min"):
+            return min(values)
+        if metric.endswith("_max"):
+            return max(values)
+        return float(np.mean(values))
+
+    return {metric: pool(metric, [f[metric] for f in per_run]) for metric in per_run[0]}
+
+
 def picture_figures(
     described: list[dict], frames: list[np.ndarray], every_frame: list[dict] | None = None
 ) -> dict[str, float]:

@@ -51,7 +51,9 @@ def measure_reference(settings: DreamSettings, model, steps: int) -> float:
     """ms per step of the obvious loop: fp32 eager, torch.optim.Adam on the image, same loss, no graphs."""
     device = torch.device(model.scale.device)
     image = (128 + 8 * torch.randn(1, 3, settings.height, settings.width, device=device)).requires_grad_(True)
-    objective = ClassObjective(TARGETS, layout=settings.layout, other_weight=settings.other_weight)
+    objective = ClassObjective(
+        TARGETS, layout=settings.layout, other_weight=settings.other_weight, animal_weight=settings.animal_weight
+    )
     prior = PatchPrior(PriorParams.load(settings.prior_path), settings.prior_scales, settings.prior_stride).to(device)
     opt = torch.optim.Adam([image], lr=settings.step_size)
 

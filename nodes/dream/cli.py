@@ -302,6 +302,14 @@ def bench_live(
         ),
     ] = None,
     encode: Annotated[bool, typer.Option(help="also judge the frames after the stream's H.264 encode")] = True,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="runs of each settings, seeded 0..N-1, pooled into one set of figures (one run's recognition "
+            "rates move by about 0.1 with the loop's random jitter)",
+        ),
+    ] = 1,
 ) -> None:
     """The live loop at stream size over a sequence of subjects, judged raw and at a glance (JSON lines)."""
     from rich.progress import Progress
@@ -327,27 +335,30 @@ def bench_live(
     period_s = period or _measured_period(ours)
     hold = hold or max(100, math.ceil(60.0 / period_s))
     runs = {"ours": ours} if ours == base else {"ours": ours, "baseline": base}
-    results = {}
+    results = {name: [] for name in runs}
     with Progress(transient=True) as bar:
         for name, settings in runs.items():
-            task = bar.add_task(f"{name}: {len(chosen)} subjects x {hold} keyframes", total=None)
-            results[name] = live.run(
-                settings,
-                chosen,
-                hold,
-                judge,
-                second,
-                period or None,
-                encode,
-                progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
-                view=view_size,
-            )
-    figures = {name: live.figures(r) for name, r in results.items()}
+            for seed in range(seeds):
+                task = bar.add_task(f"{name}, seed {seed}: {len(chosen)} subjects x {hold} keyframes", total=None)
+                run = live.run(
+                    settings.with_(seed=(settings.seed or 0) + seed),
+                    chosen,
+                    hold,
+                    judge,
+                    second,
+                    period or None,
+                    encode,
+                    progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                    view=view_size,
+                )
+                results[name].append(run)
+    figures = {name: live.pooled([live.figures(r) for r in runs_]) for name, runs_ in results.items()}
     case = f"{ours.model}-{width}x{height}-{dev.type}"
     context = {
         "subjects": len(chosen),
         "hold": hold,
-        "period_s": round(results["ours"].period_s, 3),
+        "period_s": round(results["ours"][0].period_s, 3),
+        "seeds": seeds,
         "view": "x".join(map(str, view_size)),
         "judge": judge.name,
         "second_judge": second.name if second else None,
@@ -376,8 +387,10 @@ def bench_live(
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "live.jsonl").write_text("\n".join(lines) + "\n")
-    _write_rgb(out / "live.png", live.contact_sheet(results["ours"]))
-    typer.echo(f"wrote {out / 'live.png'}", err=True)
+    for name, runs_ in results.items():  # the first seed's sheet of each settings, to compare by eye
+        sheet = out / ("live.png" if name == "ours" else f"live_{name}.png")
+        _write_rgb(sheet, live.contact_sheet(runs_[0]))
+        typer.echo(f"wrote {sheet}", err=True)
 
 
 def _measured_period(settings) -> float:

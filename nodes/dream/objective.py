@@ -1,6 +1,10 @@
 """The class objective on logits: raise each target's logit over its region, push every other class down.
 
 loss = -sum_i w_i * mean(logit_i over region_i) + other_weight * mean(all logits)
+       + animal_weight * mean(animal logits)    (animal_weight is applied only when no target is an animal)
+
+The animal term is there because a classifier's strongest features are eyes and fur: dreamed broccoli or
+teapots grow eyes unless animal classes are pushed down as a group.
 
 Regions are soft masks over the logit map built from area overlap, so every region is non-empty even when
 the map is smaller than the number of bands (a 64x64 image gives Lite0 a 2x2 map).
@@ -12,7 +16,7 @@ import math
 
 import torch
 
-from ..common.constants import DEFAULT_LAYOUT, LAYOUTS, NUM_CLASSES
+from ..common.constants import DEFAULT_LAYOUT, LAYOUTS, NUM_ANIMALS, NUM_CLASSES
 
 
 def validate_targets(class_ids, weights=None, layout: str = "single") -> tuple[list[int], list[float]]:
@@ -62,11 +66,18 @@ def region_masks(layout: str, n: int, h: int, w: int) -> torch.Tensor:
     return masks / masks.sum(dim=(1, 2), keepdim=True)
 
 
-def class_loss(logits: torch.Tensor, ids: torch.Tensor, weighted_masks: torch.Tensor, other_weight) -> torch.Tensor:
-    """The objective for target ids (k,) and weight-scaled region masks (k, h, w); zero masks are unused slots."""
+def has_animal(class_ids) -> bool:
+    return any(c < NUM_ANIMALS for c in class_ids)
+
+
+def class_loss(
+    logits: torch.Tensor, ids: torch.Tensor, weighted_masks: torch.Tensor, other_weight, animal_weight=0.0
+) -> torch.Tensor:
+    """The objective for target ids (k,) and weight-scaled region masks (k, h, w); zero masks are unused slots.
+    The weights may be device scalars, so changing them live needs no new graph and no host sync."""
     logits = logits.float()
     gain = torch.einsum("nkhw,khw->n", logits[:, ids], weighted_masks).mean()
-    return other_weight * logits.mean() - gain
+    return other_weight * logits.mean() + animal_weight * logits[:, :NUM_ANIMALS].mean() - gain
 
 
 def same_weights(moved: torch.Tensor, weighted_masks: torch.Tensor) -> torch.Tensor:
@@ -79,10 +90,22 @@ def same_weights(moved: torch.Tensor, weighted_masks: torch.Tensor) -> torch.Ten
 class ClassObjective:
     """A validated target set, ready to score logit maps of any size."""
 
-    def __init__(self, class_ids, weights=None, layout: str = DEFAULT_LAYOUT, other_weight: float = 1.0):
+    def __init__(
+        self,
+        class_ids,
+        weights=None,
+        layout: str = DEFAULT_LAYOUT,
+        other_weight: float = 1.0,
+        animal_weight: float = 0.0,
+    ):
         self.class_ids, self.weights = validate_targets(class_ids, weights, layout)
         self.layout = layout
         self.other_weight = float(other_weight)
+        self.animal_weight = self.animal_weight_for(animal_weight)
+
+    def animal_weight_for(self, animal_weight: float) -> float:
+        """The animal term's weight for these targets: none when any of them is an animal."""
+        return 0.0 if has_animal(self.class_ids) else float(animal_weight)
 
     def masks(self, h: int, w: int) -> torch.Tensor:
         return region_masks(self.layout, len(self.class_ids), h, w)
@@ -92,4 +115,5 @@ class ClassObjective:
 
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         wm = self.weighted_masks(*logits.shape[-2:]).to(logits.device)
-        return class_loss(logits, torch.tensor(self.class_ids, device=logits.device), wm, self.other_weight)
+        ids = torch.tensor(self.class_ids, device=logits.device)
+        return class_loss(logits, ids, wm, self.other_weight, self.animal_weight)

@@ -120,6 +120,7 @@ class Dreamer:
         self._step_size = torch.tensor(float(s.step_size), device=self.device)
         self._strength = torch.tensor(float(s.prior_strength), device=self.device)
         self._other = torch.tensor(float(s.other_weight), device=self.device)
+        self._animal = torch.zeros((), device=self.device)  # set with the targets: zero when one is an animal
         self._glance = torch.tensor(float(s.glance), device=self.device)
         self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise, s.chroma_floor, s.palette)
 
@@ -182,7 +183,8 @@ class Dreamer:
 
     def set_targets(self, class_ids, weights=None, layout: str | None = None) -> None:
         """Aim at new classes (ValueError for ids outside 0..999, an empty list or too many targets)."""
-        targets = ClassObjective(class_ids, weights, layout or self.settings.layout, self.settings.other_weight)
+        s = self.settings
+        targets = ClassObjective(class_ids, weights, layout or s.layout, s.other_weight, s.animal_weight)
         if len(targets.class_ids) > MAX_TARGETS:
             raise ValueError(f"at most {MAX_TARGETS} targets at once, got {len(targets.class_ids)}")
         self.targets = targets
@@ -190,6 +192,7 @@ class Dreamer:
 
     def _load_targets(self) -> None:
         n = len(self.targets.class_ids)
+        self._animal.fill_(self.targets.animal_weight)
         self._ids.zero_()
         self._ids[:n] = torch.tensor(self.targets.class_ids, device=self.device)
         self._masks.zero_()
@@ -222,6 +225,9 @@ class Dreamer:
         self._step_size.fill_(float(self.settings.step_size))
         self._strength.fill_(float(self.settings.prior_strength))
         self._other.fill_(float(self.settings.other_weight))
+        if self.targets is not None:
+            self.targets.animal_weight = self.targets.animal_weight_for(self.settings.animal_weight)
+            self._animal.fill_(self.targets.animal_weight)
         self._glance.fill_(float(self.settings.glance))
         self.tone.rate, self.tone.neutralise = self.settings.normalise, self.settings.neutralise
         self.tone.chroma_floor, self.tone.palette = self.settings.chroma_floor, self.settings.palette
@@ -253,10 +259,10 @@ class Dreamer:
         # the flags are arguments, not read from the settings, so a compiled loss specialises on them only
         # (reading the float weights would recompile for every new value)
         with self._autocast():
-            loss = class_loss(self.model(self._model_input(image)), self._ids, masks, self._other)
+            loss = class_loss(self.model(self._model_input(image)), self._ids, masks, self._other, self._animal)
             if glance_on:
                 small = self.model(self._model_input(self._shrink(image)))
-                loss = loss + self._glance * class_loss(small, self._ids, glance_masks, self._other)
+                loss = loss + self._glance * class_loss(small, self._ids, glance_masks, self._other, self._animal)
         if prior_on:
             loss = loss + self._strength * self.prior(image)
         return loss
