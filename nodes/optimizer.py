@@ -135,7 +135,7 @@ class Optimizer(Node):
         _DEFAULTS.animal_weight,
         min=0.0,
         max=10.0,
-        doc="weight of the mean of the 398 animal class logits, pushed down when no target is an animal "
+        doc="weight of the strongest animal class logit (a soft maximum), pushed down when no target is an animal "
         "(higher: fewer dreamed eyes and fur on objects and food; 0: off)",
     )
     glance = Param(

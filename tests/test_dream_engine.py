@@ -86,10 +86,14 @@ def test_objective_raises_target_logit_in_its_region_only(lite0):
 def test_animal_logits_are_pushed_down_only_when_no_target_is_an_animal():
     BROCCOLI, TEAPOT = 937, 849
     logits = torch.zeros(1, 1000, 2, 2)
-    logits[:, :398] = 3.0  # the animal classes
+    logits[:, :398] = -30.0  # the animal classes, all far down but a tiger (292) showing at one cell
+    logits[:, 292, 0, 0] = 8.0
     masks = region_masks("single", 1, 2, 2)
     plain = class_loss(logits, torch.tensor([BROCCOLI]), masks, 1.0)
-    assert class_loss(logits, torch.tensor([BROCCOLI]), masks, 1.0, 2.0) == pytest.approx(plain.item() + 6.0)
+    strongest = (8.0 + 3 * (np.log(398) - 30.0)) / 4  # the animals' soft maximum per cell, averaged over cells
+    assert class_loss(logits, torch.tensor([BROCCOLI]), masks, 1.0, 2.0) == pytest.approx(
+        plain.item() + 2.0 * strongest, abs=1e-3
+    )
     assert ClassObjective([BROCCOLI, TEAPOT], animal_weight=2.0).animal_weight == 2.0
     assert ClassObjective([BROCCOLI, BEE], animal_weight=2.0).animal_weight == 0.0  # a bee is an animal
 

@@ -1,10 +1,11 @@
 """The class objective on logits: raise each target's logit over its region, push every other class down.
 
 loss = -sum_i w_i * mean(logit_i over region_i) + other_weight * mean(all logits)
-       + animal_weight * mean(animal logits)    (animal_weight is applied only when no target is an animal)
+       + animal_weight * mean(logsumexp(animal logits))    (only when no target is an animal)
 
-The animal term is there because a classifier's strongest features are eyes and fur: dreamed broccoli or
-teapots grow eyes unless animal classes are pushed down as a group.
+The animal term is there because a classifier's strongest features are eyes and fur, and dreamed broccoli or
+teapots grow eyes. It is a soft maximum over the animal classes at each cell of the logit map, so it pushes
+down the animals that are showing, not all 398 a little.
 
 Regions are soft masks over the logit map built from area overlap, so every region is non-empty even when
 the map is smaller than the number of bands (a 64x64 image gives Lite0 a 2x2 map).
@@ -77,7 +78,8 @@ def class_loss(
     The weights may be device scalars, so changing them live needs no new graph and no host sync."""
     logits = logits.float()
     gain = torch.einsum("nkhw,khw->n", logits[:, ids], weighted_masks).mean()
-    return other_weight * logits.mean() + animal_weight * logits[:, :NUM_ANIMALS].mean() - gain
+    animal = torch.logsumexp(logits[:, :NUM_ANIMALS], dim=1).mean()
+    return other_weight * logits.mean() + animal_weight * animal - gain
 
 
 def same_weights(moved: torch.Tensor, weighted_masks: torch.Tensor) -> torch.Tensor:

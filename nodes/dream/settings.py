@@ -42,7 +42,7 @@ class DreamSettings:
     # objective
     layout: str = DEFAULT_LAYOUT
     other_weight: float = 1.0  # weight of "+ mean of all logits" (pushes every other class down)
-    animal_weight: float = 0.0  # weight of "+ mean of the 398 animal logits" when no target is an animal:
+    animal_weight: float = 0.0  # weight of "+ the strongest animal logit" when no target is an animal:
     # keeps eyes and fur, a classifier's strongest features, out of broccoli and teapots
     glance: float = 6.0  # weight of the same objective on the whole picture at most
     glance_width: int = 256  # this wide (about the model's own input size, so the whole picture is one
