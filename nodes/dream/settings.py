@@ -42,8 +42,10 @@ class DreamSettings:
     # objective
     layout: str = DEFAULT_LAYOUT
     other_weight: float = 1.0  # weight of "+ mean of all logits" (pushes every other class down)
-    animal_weight: float = 0.0  # weight of "+ the strongest animal logit" when no target is an animal:
-    # keeps eyes and fur, a classifier's strongest features, out of broccoli and teapots
+    animal_weight: float = 1.0  # weight of "+ the strongest animal logit" when no target is an animal:
+    # keeps eyes and fur, a classifier's strongest features, out of broccoli and teapots. 1 beat 0 and 0.3
+    # live by eye (no dreamed eye left on nine subjects) and raw; 0.09 lower at a glance, all on animal
+    # subjects, which it leaves alone (docs/BENCHMARKS.md, session 12)
     glance: float = 6.0  # weight of the same objective on the whole picture at most
     glance_width: int = 256  # this wide (about the model's own input size, so the whole picture is one
     # view of one subject) and seen
