@@ -105,8 +105,9 @@ def test_the_animal_weight_follows_targets_and_live_changes():
     d.set_targets([BEE])
     assert d._animal.item() == 0.0
     d.set_targets([VOLCANO])
-    d.configure(animal_weight=0.5)
+    d.configure(animal_weight=0.5, other_weight=2.0)
     assert d._animal.item() == 0.5
+    assert (d.targets.animal_weight, d.targets.other_weight) == (0.5, 2.0), "the objective follows the settings"
 
 
 # ---- prior ---------------------------------------------------------------------------------------------------

@@ -340,7 +340,7 @@ def bench_live(
         for name, settings in runs.items():
             for seed in range(seeds):
                 task = bar.add_task(f"{name}, seed {seed}: {len(chosen)} subjects x {hold} keyframes", total=None)
-                run = live.run(
+                result = live.run(
                     settings.with_(seed=(settings.seed or 0) + seed),
                     chosen,
                     hold,
@@ -351,8 +351,8 @@ def bench_live(
                     progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
                     view=view_size,
                 )
-                results[name].append(run)
-    figures = {name: live.pooled([live.figures(r) for r in runs_]) for name, runs_ in results.items()}
+                results[name].append(result)
+    figures = {name: live.pooled([live.figures(r) for r in seeded]) for name, seeded in results.items()}
     case = f"{ours.model}-{width}x{height}-{dev.type}"
     context = {
         "subjects": len(chosen),
@@ -387,9 +387,9 @@ def bench_live(
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "live.jsonl").write_text("\n".join(lines) + "\n")
-    for name, runs_ in results.items():  # the first seed's sheet of each settings, to compare by eye
+    for name, seeded in results.items():  # the first seed's sheet of each settings, to compare by eye
         sheet = out / ("live.png" if name == "ours" else f"live_{name}.png")
-        _write_rgb(sheet, live.contact_sheet(runs_[0]))
+        _write_rgb(sheet, live.contact_sheet(seeded[0]))
         typer.echo(f"wrote {sheet}", err=True)
 
 

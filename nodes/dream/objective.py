@@ -67,10 +67,6 @@ def region_masks(layout: str, n: int, h: int, w: int) -> torch.Tensor:
     return masks / masks.sum(dim=(1, 2), keepdim=True)
 
 
-def has_animal(class_ids) -> bool:
-    return any(c < NUM_ANIMALS for c in class_ids)
-
-
 def class_loss(
     logits: torch.Tensor, ids: torch.Tensor, weighted_masks: torch.Tensor, other_weight, animal_weight=0.0
 ) -> torch.Tensor:
@@ -103,11 +99,8 @@ class ClassObjective:
         self.class_ids, self.weights = validate_targets(class_ids, weights, layout)
         self.layout = layout
         self.other_weight = float(other_weight)
-        self.animal_weight = self.animal_weight_for(animal_weight)
-
-    def animal_weight_for(self, animal_weight: float) -> float:
-        """The animal term's weight for these targets: none when any of them is an animal."""
-        return 0.0 if has_animal(self.class_ids) else float(animal_weight)
+        # the animal term is for objects and food: off when any target is an animal
+        self.animal_weight = 0.0 if any(c < NUM_ANIMALS for c in self.class_ids) else float(animal_weight)
 
     def masks(self, h: int, w: int) -> torch.Tensor:
         return region_masks(self.layout, len(self.class_ids), h, w)

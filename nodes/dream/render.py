@@ -183,12 +183,15 @@ class Dreamer:
 
     def set_targets(self, class_ids, weights=None, layout: str | None = None) -> None:
         """Aim at new classes (ValueError for ids outside 0..999, an empty list or too many targets)."""
-        s = self.settings
-        targets = ClassObjective(class_ids, weights, layout or s.layout, s.other_weight, s.animal_weight)
+        targets = self._objective(class_ids, weights, layout or self.settings.layout)
         if len(targets.class_ids) > MAX_TARGETS:
             raise ValueError(f"at most {MAX_TARGETS} targets at once, got {len(targets.class_ids)}")
         self.targets = targets
         self._load_targets()
+
+    def _objective(self, class_ids, weights, layout: str) -> ClassObjective:
+        s = self.settings
+        return ClassObjective(class_ids, weights, layout, s.other_weight, s.animal_weight)
 
     def _load_targets(self) -> None:
         n = len(self.targets.class_ids)
@@ -225,8 +228,9 @@ class Dreamer:
         self._step_size.fill_(float(self.settings.step_size))
         self._strength.fill_(float(self.settings.prior_strength))
         self._other.fill_(float(self.settings.other_weight))
-        if self.targets is not None:
-            self.targets.animal_weight = self.targets.animal_weight_for(self.settings.animal_weight)
+        if self.targets is not None:  # the objective's weights follow the settings too
+            t = self.targets
+            self.targets = self._objective(t.class_ids, t.weights, t.layout)
             self._animal.fill_(self.targets.animal_weight)
         self._glance.fill_(float(self.settings.glance))
         self.tone.rate, self.tone.neutralise = self.settings.normalise, self.settings.neutralise
