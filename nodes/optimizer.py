@@ -36,6 +36,7 @@ _SETTING_PARAMS = (
     "zoom_jitter",
     "normalise",
     "palette",
+    "palette_tint",
     "chroma_floor",
 )
 _DEFAULTS = DreamSettings()
@@ -192,6 +193,15 @@ class Optimizer(Node):
         doc="per keyframe, how far each subject's part of the picture moves to the subject's "
         "everyday colour and lightness, named in its class description (a lemon light yellow, broccoli "
         "green; 0: off, the network's own colours, mostly blue)",
+    )
+    palette_tint = Param(
+        float,
+        _DEFAULTS.palette_tint,
+        unit="0-255",
+        min=0.0,
+        max=100.0,
+        doc="how strong a subject's everyday colour is painted (chroma): more is more vivid, less leaves more "
+        "of the network's own colours",
     )
     chroma_floor = Param(
         float,

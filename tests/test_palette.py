@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dreamgraph.nodes.dream.palette import COLOURS, class_colour, colour_in
-from dreamgraph.nodes.dream.tone import PALETTE_TINT, ToneNormaliser
+from dreamgraph.nodes.dream.tone import PALETTE_TINT, TINT_MAX, ToneNormaliser
 
 BROCCOLI, LEMON, BANANA, ZEBRA, VOLCANO, FLAMINGO, SILVER_SALMON = 937, 951, 954, 340, 980, 130, 391
 
@@ -116,6 +116,35 @@ def test_a_subject_without_a_colour_keeps_its_regions_colour():
     tone.paint(torch.ones(1, 32, 32), [None])
     tone(image)
     assert torch.equal(image, before)
+
+
+def test_a_painted_subjects_colour_may_be_stronger_than_a_cast():
+    """The normaliser caps a picture-wide tint at TINT_MAX, but while a subject's colour is painted the cap is
+    the palette's own tint: a lemon stays as yellow as the palette makes it. The next subject, with no colour
+    of its own, gets the cast's cap again: the lemon's yellow does not linger at full strength."""
+    strong = TINT_MAX + 10
+    image = torch.full((1, 3, 32, 32), 120.0)
+    image[:, :2] += 40  # a strong yellow cast
+    tone = ToneNormaliser(1.0, "cpu", palette=1.0, palette_tint=strong)
+    tone.paint(torch.ones(1, 32, 32), [COLOURS["yellow"]])
+    tone(image)
+    assert region_tint(image, slice(0, 32)).norm() == pytest.approx(strong, rel=0.05)
+    tone.paint(torch.ones(1, 32, 32), [None])
+    tone(image)
+    assert region_tint(image, slice(0, 32)).norm() <= TINT_MAX + 0.5
+
+
+def test_the_colours_strength_changes_live_without_repainting():
+    from dreamgraph.nodes.dream.render import Dreamer
+    from dreamgraph.nodes.dream.settings import DreamSettings
+
+    dreamer = Dreamer(DreamSettings(width=64, height=64, pretrained=False, device="cpu", normalise=0.0, palette=1.0))
+    dreamer.tone.paint(torch.ones(1, 16, 16), [COLOURS["green"]])
+    dreamer.configure(palette_tint=20.0)
+    image = torch.full((1, 3, 16, 16), 120.0)
+    dreamer.tone(image)
+    assert region_tint(image, slice(0, 16)).norm() == pytest.approx(20.0, rel=0.02)
+    assert region_tint(image, slice(0, 16)) @ direction(COLOURS["green"]) == pytest.approx(20.0, rel=0.02)
 
 
 def test_a_dreamed_pair_gets_each_subjects_colour_in_its_band():

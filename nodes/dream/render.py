@@ -122,7 +122,7 @@ class Dreamer:
         self._other = torch.tensor(float(s.other_weight), device=self.device)
         self._animal = torch.zeros((), device=self.device)  # set with the targets: zero when one is an animal
         self._glance = torch.tensor(float(s.glance), device=self.device)
-        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise, s.chroma_floor, s.palette)
+        self.tone = ToneNormaliser(s.normalise, self.device, s.neutralise, s.chroma_floor, s.palette, s.palette_tint)
 
     def _build(self, image: torch.Tensor | None) -> None:
         """(Re)allocate everything sized by the image; keep the current picture (resampled) if there is one."""
@@ -235,6 +235,7 @@ class Dreamer:
         self._glance.fill_(float(self.settings.glance))
         self.tone.rate, self.tone.neutralise = self.settings.normalise, self.settings.neutralise
         self.tone.chroma_floor, self.tone.palette = self.settings.chroma_floor, self.settings.palette
+        self.tone.palette_tint = self.settings.palette_tint
 
     def replaced(self, **changes) -> "Dreamer":
         """A new Dreamer with changed settings (any, model and device included) that carries on with this one's

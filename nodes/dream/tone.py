@@ -21,18 +21,27 @@ _LUMA = (0.299, 0.587, 0.114)
 LUMA_MEAN = (90.0, 150.0)
 LUMA_STD = (40.0, 62.0)
 CHROMA_STD_MAX = 56.0
-TINT_MAX = 40.0  # largest picture-wide chroma offset (a subject's own colour, not a cast)
-PALETTE_TINT = 35.0  # the tint a subject's colour gives its region (chroma, 0..255; within TINT_MAX)
+TINT_MAX = 40.0  # largest picture-wide chroma offset while no subject colour is painted (a cast)
+PALETTE_TINT = 50.0  # the default tint a subject's colour gives its region (the setting `palette_tint`)
 KNEE = 24.0  # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
 
 
 class ToneNormaliser:
-    def __init__(self, rate: float, device, neutralise: float = 0.0, chroma_floor: float = 24.0, palette: float = 0.0):
-        self.rate, self.neutralise, self.chroma_floor, self.palette = rate, neutralise, chroma_floor, palette
+    def __init__(
+        self,
+        rate: float,
+        device,
+        neutralise: float = 0.0,
+        chroma_floor: float = 24.0,
+        palette: float = 0.0,
+        palette_tint: float = PALETTE_TINT,
+    ):
+        self.rate, self.neutralise, self.chroma_floor = rate, neutralise, chroma_floor
+        self.palette, self.palette_tint = palette, palette_tint
         self.luma = torch.tensor(_LUMA, device=device).view(1, 3, 1, 1)
         self._regions: torch.Tensor | None = None
         self._shares: torch.Tensor | None = None
-        self._tints: torch.Tensor | None = None
+        self._hues: torch.Tensor | None = None
         self._lumas: torch.Tensor | None = None
 
     def paint(self, regions: torch.Tensor, colours: list[tuple[int, int, int] | None]) -> None:
@@ -43,13 +52,13 @@ class ToneNormaliser:
         regions = regions / regions.sum(dim=0, keepdim=True).clamp(min=1.0)
         keep = [k for k, colour in enumerate(colours) if colour is not None]
         if not keep:
-            self._regions = self._shares = self._tints = self._lumas = None
+            self._regions = self._shares = self._hues = self._lumas = None
             return
         rgb = torch.tensor([colours[k] for k in keep], dtype=torch.float32, device=self.luma.device)
         luma = (rgb * self.luma.view(1, 3)).sum(1, keepdim=True)
         chroma = rgb - luma
         # a lemon is a light yellow, not an olive: the region's brightness is aimed too, within natural photos'
-        self._tints = PALETTE_TINT * chroma / chroma.norm(dim=1, keepdim=True).clamp(min=1e-3)
+        self._hues = chroma / chroma.norm(dim=1, keepdim=True).clamp(min=1e-3)  # unit length: the tint is live
         self._lumas = luma[:, 0].clamp(*LUMA_MEAN)
         self._regions = regions[keep].to(self.luma.device)
         self._shares = self._regions / self._regions.sum(dim=(1, 2), keepdim=True).clamp(min=1e-6)
@@ -57,11 +66,13 @@ class ToneNormaliser:
     def __call__(self, image: torch.Tensor) -> None:
         """Move `image` (1, 3, H, W, 0..255) in place `palette` of the way to its subjects' colours, then
         `rate` of the way to its normalised self."""
-        if self.palette > 0 and self._tints is not None:
+        painting = self.palette > 0 and self._hues is not None
+        if painting:
             luma = (image * self.luma).sum(1, keepdim=True)
             tints = torch.einsum("nchw,khw->kc", image - luma, self._shares)
             lumas = torch.einsum("nchw,khw->k", luma, self._shares)
-            aim = self._tints - tints + (self._lumas - lumas)[:, None]  # the same on every channel: luma only
+            # the luma term is the same on every channel: it moves brightness only
+            aim = self.palette_tint * self._hues - tints + (self._lumas - lumas)[:, None]
             shift = torch.einsum("kc,khw->chw", aim, self._regions)
             image.add_(shift[None], alpha=self.palette).clamp_(0.0, 255.0)
         if self.rate <= 0:
@@ -73,7 +84,9 @@ class ToneNormaliser:
         tint = chroma.mean(dim=(2, 3), keepdim=True)
         spread = chroma - tint
         chroma_std = spread.square().sum(1).mean().sqrt().clamp(min=1e-3)
-        tint = tint * ((1.0 - self.neutralise) * TINT_MAX / tint.norm().clamp(min=TINT_MAX))
+        # a subject's own colour may be stronger than a cast, which fades to TINT_MAX once no colour is painted
+        most = max(TINT_MAX, self.palette_tint) if painting else TINT_MAX
+        tint = tint * ((1.0 - self.neutralise) * most / tint.norm().clamp(min=most))
         target = luma + tint + spread * (chroma_std.clamp(self.chroma_floor, CHROMA_STD_MAX) / chroma_std)
         image.lerp_(_soft_clip(target), self.rate)
 
