@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from dreamgraph.nodes.dream.palette import COLOURS, class_colour, colour_in
-from dreamgraph.nodes.dream.tone import PALETTE_TINT, TINT_MAX, ToneNormaliser
+from dreamgraph.nodes.dream.settings import DreamSettings
+from dreamgraph.nodes.dream.tone import TINT_MAX, ToneNormaliser
 
+PALETTE_TINT = DreamSettings.palette_tint  # the default strength of a subject's colour
 BROCCOLI, LEMON, BANANA, ZEBRA, VOLCANO, FLAMINGO, SILVER_SALMON = 937, 951, 954, 340, 980, 130, 391
 
 
@@ -136,7 +138,6 @@ def test_a_painted_subjects_colour_may_be_stronger_than_a_cast():
 
 def test_the_colours_strength_changes_live_without_repainting():
     from dreamgraph.nodes.dream.render import Dreamer
-    from dreamgraph.nodes.dream.settings import DreamSettings
 
     dreamer = Dreamer(DreamSettings(width=64, height=64, pretrained=False, device="cpu", normalise=0.0, palette=1.0))
     dreamer.tone.paint(torch.ones(1, 16, 16), [COLOURS["green"]])
@@ -152,7 +153,6 @@ def test_a_dreamed_pair_gets_each_subjects_colour_in_its_band():
     grey noise the gradient alone gives tints of about 6 along them), and the bottom ends greener than the top."""
     from dreamgraph.nodes.dream.models import load_model
     from dreamgraph.nodes.dream.render import Dreamer
-    from dreamgraph.nodes.dream.settings import DreamSettings
 
     dreamer = Dreamer(DreamSettings(width=96, height=96, steps_per_keyframe=2, seed=0), model=load_model("lite0"))
     dreamer.set_targets([BROCCOLI, LEMON], layout="top-bottom")

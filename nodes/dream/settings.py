@@ -82,8 +82,9 @@ class DreamSettings:
     palette: float = 0.5  # and first move each subject's region this share of the way to the subject's
     # everyday colour and lightness, read from its class description (nodes/dream/palette.py; 0 = off)
     palette_tint: float = 50.0  # how strong that colour is (chroma, 0..255); while it is painted, picture-wide
-    # tints up to this are kept, where a cast is held to tone.TINT_MAX. 50 beat 35 live: more colourful,
-    # more recognisable at a glance, as good raw and after H.264 (docs/BENCHMARKS.md, session 13)
+    # tints up to this are kept, where a cast is held to tone.TINT_MAX. 50 beat 35 live: more colourful
+    # (above natural photos), more recognisable at a glance; a little less raw and after H.264, above the
+    # goals (docs/BENCHMARKS.md, session 13)
     chroma_floor: float = 24.0  # and lift the picture's colour spread (chroma std, 0..255) to at least
     # this (natural photos: 18-47, median 35)
     keep_state: bool = False  # carry the optimiser's state (Adam's moments) from keyframe to keyframe

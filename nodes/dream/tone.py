@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from .settings import DreamSettings
+
 _LUMA = (0.299, 0.587, 0.114)
 # Ranges of the prior's natural photos at stream size (luma mean 62-119, luma std 27-75, chroma std 18-47,
 # median 35), kept a little inside so a dream reads well on a phone and a projector. The least chroma spread
@@ -22,7 +24,6 @@ LUMA_MEAN = (90.0, 150.0)
 LUMA_STD = (40.0, 62.0)
 CHROMA_STD_MAX = 56.0
 TINT_MAX = 40.0  # largest picture-wide chroma offset while no subject colour is painted (a cast)
-PALETTE_TINT = 50.0  # the default tint a subject's colour gives its region (the setting `palette_tint`)
 KNEE = 24.0  # channels within this of 0 or 255 bend towards 1 and 254 rather than clip
 
 
@@ -32,9 +33,9 @@ class ToneNormaliser:
         rate: float,
         device,
         neutralise: float = 0.0,
-        chroma_floor: float = 24.0,
+        chroma_floor: float = DreamSettings.chroma_floor,
         palette: float = 0.0,
-        palette_tint: float = PALETTE_TINT,
+        palette_tint: float = DreamSettings.palette_tint,
     ):
         self.rate, self.neutralise, self.chroma_floor = rate, neutralise, chroma_floor
         self.palette, self.palette_tint = palette, palette_tint
